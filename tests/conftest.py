@@ -1,0 +1,57 @@
+"""Shared fixtures: a real Redis per test and throwaway SQL databases."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.postgres import postgres_url_or_skip
+from tests.support.redis_server import RedisServer
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short random string, e.g. to give each test its own stream names."""
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A running, empty ``redis-server`` on a free port, stopped after the test."""
+    server = RedisServer(tmp_path / "redis")
+    try:
+        server.start()
+        yield server
+    finally:
+        # A crash-test may have left it killed; kill() is then a no-op. No
+        # graceful stop needed: the data dir is thrown away with tmp_path.
+        server.kill()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The URL of this test's Redis (database 0)."""
+    return redis_server.url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test; skipped if none is reachable (failed in CI)."""
+    yield from postgres_url_or_skip("test")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, unique: str) -> str:
+    """A URL for a new SQLite file in this test's temporary directory."""
+    return f"sqlite:///{tmp_path / unique}.db"
+
+
+@pytest.fixture(params=["sqlite", "postgres"], ids=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Run the test once per supported database, with a fresh database each time."""
+    # Looked up lazily so the sqlite run does not need (or skip for lack of) PostgreSQL.
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url

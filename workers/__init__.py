@@ -1,0 +1,1 @@
+"""The workers: one package per service, plus the event backbone and the contracts."""

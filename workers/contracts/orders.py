@@ -1,0 +1,79 @@
+"""Stream ``orders``: one event per status change, each with the whole order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from workers.contracts.common import Customer, Line, Value
+from workers.eventing.envelope import EventData
+
+OrderStatus = Literal["pending", "confirmed", "cancelled", "dispatched", "shipped", "delivered"]
+
+
+class StatusChange(Value):
+    status: OrderStatus
+    at: datetime
+
+
+class PaymentState(Value):
+    payment_id: str
+    method: str
+    status: Literal["confirmed", "declined", "refunded"]
+    reason: str | None = None
+
+
+class OrderSnapshot(EventData):
+    """The whole order as it stands after the change the event names."""
+
+    order_id: str
+    status: OrderStatus
+    customer: Customer
+    lines: list[Line] = Field(min_length=1)
+    total_cents: int = Field(ge=0)
+    payment_method: str
+    payment: PaymentState | None = None
+    stock_reserved: bool = False
+    cancel_reason: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    history: list[StatusChange]
+    placed_at: datetime
+
+
+class OrderPlaced(OrderSnapshot):
+    """The temporary order exists (``pending``): payment and stock are being arranged."""
+
+    TYPE: ClassVar[str] = "order.placed"
+    STREAM: ClassVar[str] = "orders"
+
+
+class OrderConfirmed(OrderSnapshot):
+    """Payment confirmed and stock reserved: the order is created (``confirmed``)."""
+
+    TYPE: ClassVar[str] = "order.confirmed"
+    STREAM: ClassVar[str] = "orders"
+
+
+class OrderCancelled(OrderSnapshot):
+    """Declined, out of stock or not settled in time; the others compensate."""
+
+    TYPE: ClassVar[str] = "order.cancelled"
+    STREAM: ClassVar[str] = "orders"
+
+
+class OrderDispatched(OrderSnapshot):
+    TYPE: ClassVar[str] = "order.dispatched"
+    STREAM: ClassVar[str] = "orders"
+
+
+class OrderShipped(OrderSnapshot):
+    TYPE: ClassVar[str] = "order.shipped"
+    STREAM: ClassVar[str] = "orders"
+
+
+class OrderDelivered(OrderSnapshot):
+    TYPE: ClassVar[str] = "order.delivered"
+    STREAM: ClassVar[str] = "orders"

@@ -1,0 +1,45 @@
+"""Stream ``warehouse``: reservations and dispatches, per order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from workers.contracts.common import Quantity
+from workers.eventing.envelope import EventData
+
+
+class ReservationSnapshot(EventData):
+    order_id: str
+    status: Literal["held", "refused", "released", "dispatched"]
+    lines: list[Quantity]
+    reason: str | None = None
+    at: datetime
+
+
+class ReservationConfirmed(ReservationSnapshot):
+    """Every line of the order is set aside."""
+
+    TYPE: ClassVar[str] = "reservation.confirmed"
+    STREAM: ClassVar[str] = "warehouse"
+
+
+class ReservationRefused(ReservationSnapshot):
+    """Some line could not be reserved; nothing was."""
+
+    TYPE: ClassVar[str] = "reservation.refused"
+    STREAM: ClassVar[str] = "warehouse"
+
+
+class ReservationReleased(ReservationSnapshot):
+    """The order was cancelled; its units are available again."""
+
+    TYPE: ClassVar[str] = "reservation.released"
+    STREAM: ClassVar[str] = "warehouse"
+
+
+class DispatchCompleted(ReservationSnapshot):
+    """The goods left the shelf."""
+
+    TYPE: ClassVar[str] = "dispatch.completed"
+    STREAM: ClassVar[str] = "warehouse"

@@ -1,0 +1,101 @@
+"""One database per service: SQLite (WAL) by default, PostgreSQL by URL.
+
+SQLite durability, chosen on purpose:
+- ``journal_mode=WAL`` so readers never block the writer (the relay reads while a
+  handler writes) and several replicas of a service can share the file;
+- ``synchronous=FULL``: every commit is fsynced before it returns. An event is acked
+  in Redis only after its effect is committed, so the commit must survive a power
+  cut as well as a ``kill -9``; batching many events per transaction keeps the cost
+  of the fsync small;
+- write transactions start with ``BEGIN IMMEDIATE`` so two writers queue on the
+  ``busy_timeout`` instead of failing halfway with "database is locked".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, MetaData, create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import NullPool
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs that name no driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Database:
+    """A service's own database: an engine and the tables the service declared."""
+
+    def __init__(self, url: str, metadata: MetaData | None = None) -> None:
+        self.url = normalise_url(url)
+        self.metadata = metadata if metadata is not None else MetaData()
+        self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
+        self.engine = _sqlite_engine(self.url) if self.is_sqlite else _server_engine(self.url)
+
+    def create_tables(self) -> None:
+        """Create the declared tables that do not exist yet."""
+        self.metadata.create_all(self.engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A connection inside one transaction: committed on exit, rolled back on error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only transaction; on SQLite it does not take the write lock."""
+        with self.engine.connect() as conn:
+            conn.execution_options(read_only=True)
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Database({make_url(self.url).render_as_string(hide_password=True)!r})"
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # One connection per thread, opened on demand; NullPool would reopen (and re-run the
+    # pragmas) on every transaction, which costs more than the transaction itself.
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own
+        # transaction handling would start a deferred transaction instead).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        read_only = conn.get_execution_options().get("read_only", False)
+        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _server_engine(url: str) -> Engine:
+    if url.startswith("postgresql"):
+        return create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+    return create_engine(url, poolclass=NullPool)

@@ -1,0 +1,99 @@
+"""The dead-letter stream: events a consumer group gave up on, with the reason.
+
+An entry keeps the original event bytes, so an operator can read why it failed
+and retry it once the cause is fixed. Retrying re-adds the event to its stream;
+groups that already processed it skip it through their inbox.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import redis
+
+from workers.eventing.registry import EVENT_FIELD, TYPE_FIELD
+
+DLQ_STREAM = "dlq"
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    dlq_id: str
+    stream: str
+    entry_id: str
+    group: str
+    error: str
+    deliveries: int
+    event_type: str
+    event: bytes
+
+
+def dead_letter(
+    client: redis.Redis,
+    *,
+    stream: str,
+    entry_id: str,
+    group: str,
+    fields: Mapping[bytes, bytes],
+    error: str,
+    deliveries: int,
+) -> None:
+    """Move one entry to the dead-letter stream and ack it, atomically."""
+    pipe = client.pipeline(transaction=True)
+    pipe.xadd(
+        DLQ_STREAM,
+        {
+            b"stream": stream,
+            b"entry_id": entry_id,
+            b"group": group,
+            b"error": error[:2000],
+            b"deliveries": str(deliveries),
+            b"failed_at": f"{time.time():.3f}",
+            TYPE_FIELD: fields.get(TYPE_FIELD, b""),
+            EVENT_FIELD: fields.get(EVENT_FIELD, b""),
+        },
+    )
+    pipe.xack(stream, group, entry_id)
+    pipe.execute()
+
+
+def list_dead_letters(client: redis.Redis, count: int = 100) -> list[DeadLetter]:
+    """The oldest dead letters, up to ``count``."""
+    entries = cast(list[tuple[bytes, dict[bytes, bytes]]], client.xrange(DLQ_STREAM, count=count))
+    return [_parse(entry_id, fields) for entry_id, fields in entries]
+
+
+def retry_dead_letter(client: redis.Redis, dlq_id: str) -> str:
+    """Put a dead letter's event back on its stream and remove it from ``dlq``.
+
+    Returns the new entry id on the original stream.
+    """
+    entries = cast(list[tuple[bytes, dict[bytes, bytes]]], client.xrange(DLQ_STREAM, min=dlq_id, max=dlq_id))
+    if not entries:
+        raise KeyError(f"no dead letter {dlq_id}")
+    letter = _parse(*entries[0])
+    pipe = client.pipeline(transaction=True)
+    pipe.xadd(letter.stream, {TYPE_FIELD: letter.event_type, EVENT_FIELD: letter.event})
+    pipe.xdel(DLQ_STREAM, dlq_id)
+    replies: list[Any] = pipe.execute()
+    return _text(replies[0])
+
+
+def _parse(entry_id: bytes | str, fields: Mapping[bytes, bytes]) -> DeadLetter:
+    return DeadLetter(
+        dlq_id=_text(entry_id),
+        stream=_text(fields[b"stream"]),
+        entry_id=_text(fields[b"entry_id"]),
+        group=_text(fields[b"group"]),
+        error=_text(fields[b"error"]),
+        deliveries=int(fields.get(b"deliveries", b"0")),
+        event_type=_text(fields.get(TYPE_FIELD, b"")),
+        event=fields.get(EVENT_FIELD, b""),
+    )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,126 @@
+"""The transactional outbox: events are rows written with the state they describe.
+
+A ``UnitOfWork`` is one local transaction. Handlers change their tables through
+``uow.conn`` and ``uow.publish(...)`` events; the events become outbox rows in the
+same transaction, and once it commits the relay is woken to send them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from workers.eventing.database import Database
+from workers.eventing.envelope import Envelope, EventData
+from workers.eventing.registry import EVENT_FIELD, Received, Registry
+from workers.eventing.tables import backbone_tables
+
+
+class UnitOfWork:
+    """One transaction of a service: its connection and the events it publishes."""
+
+    def __init__(self, conn: Connection, source: str, registry: Registry, cause: Received[Any] | None) -> None:
+        self.conn = conn
+        self.source = source
+        self.cause = cause
+        self._registry = registry
+        self.staged: list[tuple[Envelope, dict[bytes, bytes]]] = []
+
+    def publish(
+        self,
+        data: EventData,
+        *,
+        aggregate_id: str,
+        aggregate_version: int,
+        correlation_id: str | None = None,
+    ) -> Envelope:
+        """Stage an event; it is written to the outbox when the transaction commits.
+
+        Correlation and causation follow the event being handled, if any.
+        """
+        cause = self.cause.envelope if self.cause is not None else None
+        envelope = Envelope.wrap(
+            data,
+            source=self.source,
+            aggregate_id=aggregate_id,
+            aggregate_version=aggregate_version,
+            correlation_id=correlation_id or (cause.correlation_id if cause else aggregate_id),
+            causation_id=cause.id if cause else None,
+        )
+        self.staged.append((envelope, self._registry.encode(envelope)))
+        return envelope
+
+
+class Outbox:
+    """Where a service's units of work leave their events for the relay."""
+
+    def __init__(self, db: Database, source: str, registry: Registry) -> None:
+        self.db = db
+        self.source = source
+        self.registry = registry
+        self.table = backbone_tables(db.metadata).outbox
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every commit that staged events (the relay's wake-up)."""
+        self._listeners.append(listener)
+
+    @contextmanager
+    def unit_of_work(self, cause: Received[Any] | None = None) -> Iterator[UnitOfWork]:
+        """A transaction whose published events are committed with it, or not at all."""
+        with self.db.transaction() as conn:
+            uow = UnitOfWork(conn, self.source, self.registry, cause)
+            yield uow
+            self.write(uow)
+        if uow.staged:
+            self.notify()
+
+    def write(self, uow: UnitOfWork) -> None:
+        """Insert the unit of work's staged events as outbox rows (same transaction)."""
+        if not uow.staged:
+            return
+        now = time.time()
+        rows = [
+            {
+                "event_id": envelope.id,
+                "stream": self.registry.stream_of(envelope.type),
+                "event_type": envelope.type,
+                "payload": fields[EVENT_FIELD].decode(),
+                "created_at": now,
+                "sent_at": None,
+            }
+            for envelope, fields in uow.staged
+        ]
+        uow.conn.execute(insert(self.table), rows)
+
+    def notify(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+    def unsent(self, conn: Connection, limit: int) -> list[dict[str, Any]]:
+        """The oldest rows not yet published, in publishing order."""
+        t = self.table
+        query = (
+            select(t.c.seq, t.c.stream, t.c.event_type, t.c.payload)
+            .where(t.c.sent_at.is_(None))
+            .order_by(t.c.seq)
+            .limit(limit)
+        )
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+    def mark_sent(self, conn: Connection, seqs: list[int]) -> None:
+        conn.execute(update(self.table).where(self.table.c.seq.in_(seqs)).values(sent_at=time.time()))
+
+    def backlog(self) -> int:
+        """How many rows wait to be published (for operators and tests)."""
+        with self.db.engine.connect() as conn:
+            return int(conn.scalar(select(func.count()).where(self.table.c.sent_at.is_(None))) or 0)
+
+    def delete_sent_before(self, conn: Connection, cutoff: float) -> int:
+        t = self.table
+        result = conn.execute(delete(t).where(t.c.sent_at.is_not(None), t.c.sent_at < cutoff))
+        return int(result.rowcount or 0)

@@ -1,0 +1,103 @@
+"""Which event types exist, on which stream, with which data model.
+
+Decoding is the receiving side's validation: a stream entry either becomes a
+``Received`` with typed data, or raises ``UnknownEventType`` (skip it) or
+``MalformedEvent`` (dead-letter it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from pydantic import ValidationError
+
+from workers.eventing.envelope import Envelope, EventData
+
+D = TypeVar("D", bound=EventData)
+
+TYPE_FIELD = b"type"
+EVENT_FIELD = b"event"
+
+
+class MalformedEvent(ValueError):
+    """The entry cannot be read as an event of its declared type."""
+
+
+class UnknownEventType(LookupError):
+    """The entry is well formed but of a type this registry does not know."""
+
+
+@dataclass(frozen=True, slots=True)
+class Received(Generic[D]):
+    """An event as a consumer sees it: envelope, typed data, and where it came from."""
+
+    envelope: Envelope
+    data: D
+    stream: str
+    entry_id: str
+
+
+class Registry:
+    """A set of event data models, looked up by their ``TYPE``."""
+
+    def __init__(self, models: Iterable[type[EventData]] = ()) -> None:
+        self._models: dict[str, type[EventData]] = {}
+        for model in models:
+            self.register(model)
+
+    def register(self, model: type[EventData]) -> type[EventData]:
+        """Add a model; a type name may be registered only once."""
+        if model.TYPE in self._models and self._models[model.TYPE] is not model:
+            raise ValueError(f"event type {model.TYPE!r} registered twice")
+        self._models[model.TYPE] = model
+        return model
+
+    def model(self, event_type: str) -> type[EventData]:
+        try:
+            return self._models[event_type]
+        except KeyError:
+            raise UnknownEventType(event_type) from None
+
+    def stream_of(self, event_type: str) -> str:
+        return self.model(event_type).STREAM
+
+    @property
+    def types(self) -> Mapping[str, type[EventData]]:
+        return dict(self._models)
+
+    def encode(self, envelope: Envelope) -> dict[bytes, bytes]:
+        """The fields of the stream entry for an envelope (validated first)."""
+        self.model(envelope.type).model_validate(envelope.data)
+        return {
+            TYPE_FIELD: envelope.type.encode(),
+            EVENT_FIELD: envelope.model_dump_json().encode(),
+        }
+
+    def decode(self, stream: str, entry_id: str, fields: Mapping[bytes, bytes]) -> Received[EventData]:
+        """Validate a stream entry and return it with typed data."""
+        raw = fields.get(EVENT_FIELD)
+        if raw is None:
+            raise MalformedEvent("entry has no 'event' field")
+        try:
+            envelope = Envelope.model_validate_json(raw)
+        except ValidationError as exc:
+            raise MalformedEvent(f"bad envelope: {_first_error(exc)}") from exc
+        model = self.model(envelope.type)
+        if envelope.schema_version > model.SCHEMA_VERSION:
+            raise MalformedEvent(
+                f"{envelope.type} schema_version {envelope.schema_version} is newer than "
+                f"{model.SCHEMA_VERSION}, the one this reader knows"
+            )
+        try:
+            data = model.model_validate(envelope.data)
+        except ValidationError as exc:
+            raise MalformedEvent(f"bad {envelope.type} data: {_first_error(exc)}") from exc
+        return Received(envelope=envelope, data=data, stream=stream, entry_id=entry_id)
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "(root)"
+    return f"{where}: {error['msg']}"

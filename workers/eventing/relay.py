@@ -1,0 +1,143 @@
+"""The relay: publishes a service's outbox rows to their streams, in order.
+
+It runs as a thread in every service process. A commit that staged events wakes it
+at once; it also polls, so nothing is stranded by a missed wake-up or by another
+replica's commit. While Redis is away rows simply wait, and go out in order when it
+is back. A row is marked sent only after its ``XADD`` succeeded: a crash in between
+publishes it twice, which the consumers' inboxes absorb.
+
+Replicas of a service share its database; a lease row lets one relay at a time
+publish, so they do not interleave or double every event.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import redis
+from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from workers.eventing.backoff import Backoff
+from workers.eventing.outbox import Outbox
+from workers.eventing.redis_client import TRANSIENT_ERRORS
+from workers.eventing.registry import EVENT_FIELD, TYPE_FIELD
+from workers.eventing.tables import backbone_tables
+
+log = logging.getLogger(__name__)
+
+RETRYABLE: tuple[type[Exception], ...] = (*TRANSIENT_ERRORS, SQLAlchemyError)
+
+LEASE_NAME = "outbox-relay"
+
+
+class Relay:
+    """Moves outbox rows to Redis Streams with pipelined ``XADD``."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        client: redis.Redis,
+        *,
+        owner: str,
+        batch_size: int = 500,
+        poll_interval: float = 0.5,
+        lease_ttl: float = 10.0,
+        retention_s: float = 3600.0,
+    ) -> None:
+        self.outbox = outbox
+        self.client = client
+        self.owner = owner
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.lease_ttl = lease_ttl
+        self.retention_s = retention_s
+        self._lease = backbone_tables(outbox.db.metadata).lease
+        self._lease_until = 0.0
+        self._next_cleanup = 0.0
+        self._wake = threading.Event()
+        outbox.on_commit(self.wake)
+
+    def wake(self) -> None:
+        """Ask the relay to look at the outbox now."""
+        self._wake.set()
+
+    def publish_pending(self) -> int:
+        """Publish one batch of unsent rows; return how many went out."""
+        if not self._hold_lease():
+            return 0
+        with self.outbox.db.snapshot() as conn:
+            rows = self.outbox.unsent(conn, self.batch_size)
+        if not rows:
+            return 0
+        pipe = self.client.pipeline(transaction=False)
+        for row in rows:
+            pipe.xadd(row["stream"], {TYPE_FIELD: row["event_type"], EVENT_FIELD: row["payload"]})
+        pipe.execute()
+        with self.outbox.db.transaction() as conn:
+            self.outbox.mark_sent(conn, [row["seq"] for row in rows])
+        return len(rows)
+
+    def drain(self) -> int:
+        """Publish until the outbox is empty (or this relay is not the leader)."""
+        total = 0
+        while sent := self.publish_pending():
+            total += sent
+        return total
+
+    def run(self, stop: threading.Event) -> None:
+        """Publish until ``stop`` is set, surviving Redis and database outages."""
+        backoff = Backoff()
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                sent = self.publish_pending()
+                self._clean_up_if_due()
+            except RETRYABLE as exc:
+                delay = backoff.next_delay()
+                log.warning("relay %s: %s; retrying in %.2fs", self.outbox.source, exc, delay)
+                stop.wait(delay)
+                continue
+            backoff.reset()
+            if sent < self.batch_size:
+                self._wake.wait(self.poll_interval)
+
+    def start(self, stop: threading.Event) -> threading.Thread:
+        """Run the relay in a daemon thread."""
+        thread = threading.Thread(target=self.run, args=(stop,), name=f"relay-{self.outbox.source}", daemon=True)
+        thread.start()
+        return thread
+
+    def _hold_lease(self) -> bool:
+        now = time.time()
+        if now < self._lease_until - self.lease_ttl / 2:
+            return True
+        expires = now + self.lease_ttl
+        t = self._lease
+        with self.outbox.db.transaction() as conn:
+            taken = conn.execute(
+                update(t)
+                .where(t.c.name == LEASE_NAME, (t.c.owner == self.owner) | (t.c.expires_at < now))
+                .values(owner=self.owner, expires_at=expires)
+            ).rowcount
+        if not taken:
+            try:
+                with self.outbox.db.transaction() as conn:
+                    conn.execute(insert(t).values(name=LEASE_NAME, owner=self.owner, expires_at=expires))
+            except IntegrityError:
+                self._lease_until = 0.0
+                return False
+        self._lease_until = expires
+        return True
+
+    def _clean_up_if_due(self) -> None:
+        now = time.time()
+        if now < self._next_cleanup:
+            return
+        self._next_cleanup = now + 60.0
+        with self.outbox.db.transaction() as conn:
+            deleted = self.outbox.delete_sent_before(conn, now - self.retention_s)
+        if deleted:
+            log.info("relay %s: removed %d sent outbox rows", self.outbox.source, deleted)

@@ -1,0 +1,104 @@
+"""Running a worker process: the wiring every service shares.
+
+A service describes itself with a ``ServiceSpec`` (its name, its tables, and a
+``wire`` function that turns the runtime into handlers and timer ticks); this
+module opens the database and Redis, starts the relay thread, runs the consumer in
+the main thread and stops both cleanly on SIGTERM or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from sqlalchemy import MetaData
+
+from workers.eventing.consumer import Consumer, ConsumerSettings, Handler, Tick, default_consumer_name
+from workers.eventing.database import Database
+from workers.eventing.outbox import Outbox
+from workers.eventing.redis_client import connect
+from workers.eventing.registry import Registry
+from workers.eventing.relay import Relay
+from workers.eventing.settings import Settings
+from workers.eventing.tables import backbone_tables
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What a service's wiring gets: its settings, database, outbox and Redis client."""
+
+    name: str
+    settings: Settings
+    db: Database
+    outbox: Outbox
+    client: redis.Redis
+
+
+@dataclass
+class Wiring:
+    handlers: Mapping[str, Handler]
+    ticks: Sequence[Tick] = ()
+    on_start: Sequence[Callable[[], None]] = ()
+    consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    metadata: MetaData
+    registry: Registry
+    wire: Callable[[Runtime], Wiring]
+
+
+def open_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
+    """Open the service's own database (creating its tables) and its Redis client."""
+    backbone_tables(spec.metadata)
+    db = Database(settings.database_url(spec.name), spec.metadata)
+    db.create_tables()
+    outbox = Outbox(db, spec.name, spec.registry)
+    return Runtime(spec.name, settings, db, outbox, connect(settings.redis_url))
+
+
+def consumer_settings(settings: Settings, **overrides: Any) -> ConsumerSettings:
+    """Consumer settings from the environment (``MAX_DELIVERIES``, ``CLAIM_IDLE_MS``, ...)."""
+    values: dict[str, Any] = {
+        "batch_size": settings.integer("CONSUMER_BATCH_SIZE", 200),
+        "claim_idle_ms": settings.integer("CLAIM_IDLE_MS", 30_000),
+        "max_deliveries": max(1, settings.integer("MAX_DELIVERIES", 5)),
+        "consumer_name": default_consumer_name(),
+    }
+    values.update(overrides)
+    return ConsumerSettings(**values)
+
+
+def run_service(spec: ServiceSpec, settings: Settings | None = None) -> None:
+    """Run a worker until SIGTERM/SIGINT; the batch in hand is finished first."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = settings or Settings.from_env()
+    runtime = open_runtime(spec, settings)
+    wiring = spec.wire(runtime)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    relay = Relay(runtime.outbox, runtime.client, owner=wiring.consumer.consumer_name)
+    relay_thread = relay.start(stop)
+    for hook in wiring.on_start:
+        hook()
+    consumer = Consumer(
+        runtime.outbox, runtime.client, spec.name, wiring.handlers, settings=wiring.consumer, ticks=wiring.ticks
+    )
+    log.info("%s started (database %r, redis %s)", spec.name, runtime.db, settings.redis_url)
+    try:
+        consumer.run(stop)
+    finally:
+        stop.set()
+        relay_thread.join(timeout=5)
+        runtime.db.dispose()
+        log.info("%s stopped", spec.name)
