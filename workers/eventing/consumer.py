@@ -287,6 +287,9 @@ class Consumer:
         )
 
     def _read(self, last_id: str, block_ms: int | None) -> Entries:
+        if not self.streams:  # a service that only publishes: just keep the ticks going
+            time.sleep((block_ms or 0) / 1000)
+            return []
         reply = self.client.xreadgroup(
             self.group,
             self.name,

@@ -1,0 +1,44 @@
+# Two commands set everything up: `make run` and `make test`.
+PORT ?= 8000
+REDIS_PORT ?= 6380
+DATA_DIR ?= ./var
+export PORT REDIS_PORT DATA_DIR
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: the whole system in the foreground (Redis included); Ctrl-C stops it.
+run: install
+	scripts/ensure-redis.sh
+	mkdir -p $(DATA_DIR)/redis
+	$(VENV)/bin/honcho start -f Procfile
+
+## make test: the whole suite, against real Redis servers, SQLite, PostgreSQL and Chromium.
+test: install
+	scripts/ensure-redis.sh
+	scripts/ensure-chromium.sh
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: install
+	scripts/ensure-redis.sh
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) $(DATA_DIR)

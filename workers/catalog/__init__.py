@@ -1,0 +1,1 @@
+"""Catalog service: owns the products (sku, name, description, price)."""

@@ -1,0 +1,4 @@
+from workers.catalog.bootstrap import SPEC
+from workers.eventing import run_service
+
+run_service(SPEC)

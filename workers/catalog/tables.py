@@ -1,0 +1,16 @@
+"""The catalog's own database."""
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text
+
+METADATA = MetaData()
+
+products = Table(
+    "products",
+    METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("sku", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("price_cents", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+)
