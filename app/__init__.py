@@ -1,0 +1,1 @@
+"""The gateway: the shop in the browser, its JSON API and live push."""

@@ -1,0 +1,50 @@
+"""Errors a client can act on: a status, a message and, for bad input, the fields at fault."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """Raised by a route to answer with ``{"error": {"message", "fields"}}``."""
+
+    def __init__(self, status: int, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.fields = fields or {}
+
+
+class InvalidInput(ApiError):
+    """A 422 naming every field that is wrong."""
+
+    def __init__(self, fields: dict[str, str], message: str = "The request has invalid fields.") -> None:
+        super().__init__(422, message, fields)
+
+
+def error_body(message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "fields": fields or {}}}
+
+
+async def on_api_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse(error_body(exc.message, exc.fields), status_code=exc.status, headers=headers)
+
+
+async def on_http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+
+
+async def on_unexpected_error(request: Request, exc: Exception) -> Response:
+    # Never a stack trace to a user: log it with the path, answer with a plain message.
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(error_body("Something went wrong on our side; please try again."), status_code=500)

@@ -1,0 +1,86 @@
+"""The gateway's composition root: ``create_app()`` wires database, outbox, relay and projector."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+
+from app import api, clerks, health
+from app.errors import ApiError, on_api_error, on_http_error, on_unexpected_error
+from app.projector import HANDLERS
+from app.state import Gateway
+from app.tables import METADATA
+from workers.contracts import REGISTRY
+from workers.eventing import Consumer, Database, Outbox, Relay, Settings
+from workers.eventing.redis_client import SOCKET_TIMEOUT_S, connect
+from workers.eventing.service import consumer_settings
+from workers.eventing.tables import backbone_tables
+
+log = logging.getLogger(__name__)
+
+SERVICE = "gateway"
+
+
+class ConfigurationError(RuntimeError):
+    """The gateway refuses to start with these settings."""
+
+
+def clerk_credentials(settings: Settings) -> tuple[str, str]:
+    user = settings.text("SHOP_CLERK_USER", clerks.DEV_USER)
+    password = settings.text("SHOP_CLERK_PASSWORD", clerks.DEV_PASSWORD)
+    if settings.text("SHOP_ENV", "development") == "production" and password == clerks.DEV_PASSWORD:
+        raise ConfigurationError(
+            "SHOP_ENV=production needs SHOP_CLERK_PASSWORD set to something other than the dev default"
+        )
+    return user, password
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    user, password = clerk_credentials(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        backbone_tables(METADATA)
+        db = Database(settings.database_url(SERVICE), METADATA)
+        db.create_tables()
+        clerks.ensure_clerk(db, user, password)
+        outbox = Outbox(db, SERVICE, REGISTRY)
+        stop = threading.Event()
+        sync_client = connect(settings.redis_url)
+        consumer_client = connect(settings.redis_url)
+        cs = consumer_settings(settings)
+        relay = Relay(outbox, sync_client, owner=cs.consumer_name)
+        projector = Consumer(outbox, consumer_client, SERVICE, HANDLERS, settings=cs)
+        threads = [relay.start(stop), projector.start(stop)]
+        async_client = aioredis.Redis.from_url(
+            settings.redis_url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=1.0
+        )
+        app.state.gateway = Gateway(settings=settings, db=db, outbox=outbox, redis=async_client)
+        log.info("gateway started (database %r, redis %s)", db, settings.redis_url)
+        try:
+            yield
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=5)
+            await async_client.aclose()
+            sync_client.close()
+            consumer_client.close()
+            db.dispose()
+
+    return Starlette(
+        routes=[*health.ROUTES, *api.ROUTES],
+        lifespan=lifespan,
+        exception_handlers={
+            ApiError: on_api_error,
+            HTTPException: on_http_error,
+            Exception: on_unexpected_error,
+        },
+    )

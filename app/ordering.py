@@ -1,0 +1,105 @@
+"""Checkout: the order is recorded in the gateway's own database and outbox.
+
+The shop keeps taking orders while Redis is down: nothing here talks to Redis; the
+relay publishes ``checkout.submitted`` when it can.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from app import read_model, tables
+from app.checkout import parse_checkout
+from app.errors import ApiError
+from app.tokens import matches, new_token, token_hash
+from workers.contracts.storefront import CheckoutSubmitted
+from workers.eventing import Outbox
+from workers.eventing.ids import uuid7
+
+
+def place_order(outbox: Outbox, body: Any, idempotency_key: str | None) -> dict[str, Any]:
+    """Validate and record a checkout; the same key and body give the same answer."""
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
+        raise ApiError(422, "Idempotency-Key must be 1 to 200 characters.", {"Idempotency-Key": "bad length"})
+    try:
+        return _place(outbox, body, idempotency_key)
+    except IntegrityError:
+        # A concurrent request with the same key won the race: answer as it did.
+        return _place(outbox, body, idempotency_key)
+
+
+def _place(outbox: Outbox, body: Any, key: str | None) -> dict[str, Any]:
+    with outbox.unit_of_work() as uow:
+        checkout = parse_checkout(body, read_model.catalog(uow.conn))
+        request_hash = hashlib.sha256(json.dumps(checkout.canonical(), sort_keys=True).encode()).hexdigest()
+        if key is not None:
+            earlier = uow.conn.execute(
+                select(tables.idempotency_keys).where(tables.idempotency_keys.c.key == key)
+            ).first()
+            if earlier is not None:
+                if earlier.request_hash != request_hash:
+                    raise ApiError(409, "This Idempotency-Key was already used with a different request.")
+                return dict(earlier.response)
+        order_id, token, now = uuid7(), new_token(), datetime.now(UTC)
+        response = {
+            "order_id": order_id,
+            "status": "pending",
+            "token": token,
+            "tracking_url": f"/orders/{order_id}?token={token}",
+        }
+        uow.conn.execute(
+            insert(tables.checkouts).values(order_id=order_id, token_hash=token_hash(token), submitted_at=time.time())
+        )
+        if key is not None:
+            uow.conn.execute(
+                insert(tables.idempotency_keys).values(
+                    key=key, request_hash=request_hash, order_id=order_id, response=response, created_at=time.time()
+                )
+            )
+        submitted = CheckoutSubmitted(
+            order_id=order_id,
+            customer=checkout.customer,
+            lines=checkout.lines,
+            total_cents=checkout.total_cents,
+            payment_method=checkout.payment_method,
+            submitted_at=now,
+        )
+        # The order is visible (pending) at once, before the orders service has seen it.
+        snapshot = {
+            **submitted.model_dump(mode="json", exclude={"submitted_at"}),
+            "status": "pending",
+            "history": [{"status": "pending", "at": now.isoformat()}],
+            "placed_at": now.isoformat(),
+        }
+        uow.conn.execute(
+            insert(tables.orders).values(
+                order_id=order_id,
+                status="pending",
+                version=0,
+                email=checkout.customer.email,
+                snapshot=snapshot,
+                dispatch_requested=False,
+                updated_at=time.time(),
+            )
+        )
+        uow.publish(submitted, aggregate_id=order_id, aggregate_version=1, correlation_id=order_id)
+        return response
+
+
+def order_for_owner(outbox: Outbox, order_id: str, token: str | None) -> dict[str, Any] | None:
+    """The order, if ``token`` is its token; otherwise None (the caller answers 404)."""
+    with outbox.db.snapshot() as conn:
+        checkout = conn.execute(
+            select(tables.checkouts.c.token_hash).where(tables.checkouts.c.order_id == order_id)
+        ).scalar()
+        if checkout is None or not matches(token, checkout):
+            return None
+        row = read_model.order_row(conn, order_id)
+        return read_model.order_view(row) if row is not None else None

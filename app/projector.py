@@ -1,0 +1,115 @@
+"""The gateway's read model, projected from the catalog, stock and orders streams.
+
+Every handler applies a snapshot only when it is newer than what the row holds
+(``aggregate_version``), so a redelivered or reordered event never moves the read
+model backwards.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from app import tables
+from app.stream_ids import later
+from workers.contracts.catalog import ProductCreated
+from workers.contracts.orders import OrderSnapshot
+from workers.contracts.stock import StockChanged
+from workers.eventing import Handler, Received, UnitOfWork
+
+
+def on_product_created(event: Received[ProductCreated], uow: UnitOfWork) -> None:
+    data, version = event.data, event.envelope.aggregate_version
+    values = {
+        "sku": data.sku,
+        "name": data.name,
+        "description": data.description,
+        "price_cents": data.price_cents,
+        "catalog_version": version,
+    }
+    current = uow.conn.execute(
+        select(tables.products.c.catalog_version).where(tables.products.c.id == data.product_id)
+    ).scalar()
+    if current is None:
+        uow.conn.execute(
+            insert(tables.products).values(
+                id=data.product_id, on_hand=0, reserved=0, available=0, stock_version=0, **values
+            )
+        )
+    elif version > current:
+        uow.conn.execute(update(tables.products).where(tables.products.c.id == data.product_id).values(**values))
+
+
+def on_stock_changed(event: Received[StockChanged], uow: UnitOfWork) -> None:
+    data, version = event.data, event.envelope.aggregate_version
+    figures = {
+        "on_hand": data.on_hand,
+        "reserved": data.reserved,
+        "available": data.available,
+        "stock_version": version,
+    }
+    current = uow.conn.execute(
+        select(tables.products.c.stock_version).where(tables.products.c.id == data.product_id)
+    ).scalar()
+    if current is None:
+        # Stock can overtake the catalog (two streams): keep the figures, the name follows.
+        uow.conn.execute(
+            insert(tables.products).values(
+                id=data.product_id,
+                sku=data.sku,
+                name=data.sku,
+                description="",
+                price_cents=0,
+                catalog_version=0,
+                **figures,
+            )
+        )
+    elif version > current:
+        uow.conn.execute(update(tables.products).where(tables.products.c.id == data.product_id).values(**figures))
+    _advance(uow.conn, event.stream, event.entry_id)
+
+
+def on_order_changed(event: Received[OrderSnapshot], uow: UnitOfWork) -> None:
+    data, version = event.data, event.envelope.aggregate_version
+    snapshot = data.model_dump(mode="json")
+    current = uow.conn.execute(
+        select(tables.orders.c.version).where(tables.orders.c.order_id == data.order_id)
+    ).scalar()
+    values: dict[str, Any] = {
+        "status": data.status,
+        "version": version,
+        "email": data.customer.email,
+        "snapshot": snapshot,
+        "updated_at": time.time(),
+    }
+    if current is None:
+        uow.conn.execute(insert(tables.orders).values(order_id=data.order_id, dispatch_requested=False, **values))
+    elif version > current:
+        uow.conn.execute(update(tables.orders).where(tables.orders.c.order_id == data.order_id).values(**values))
+    _advance(uow.conn, event.stream, event.entry_id)
+
+
+def _advance(conn: Connection, stream: str, entry_id: str) -> None:
+    current = conn.execute(select(tables.positions.c.last_id).where(tables.positions.c.stream == stream)).scalar()
+    if current is None:
+        conn.execute(insert(tables.positions).values(stream=stream, last_id=entry_id))
+    elif later(entry_id, current) != current:
+        conn.execute(update(tables.positions).where(tables.positions.c.stream == stream).values(last_id=entry_id))
+
+
+ORDER_TYPES = (
+    "order.placed",
+    "order.confirmed",
+    "order.cancelled",
+    "order.dispatched",
+    "order.shipped",
+    "order.delivered",
+)
+
+HANDLERS: dict[str, Handler] = {
+    "product.created": on_product_created,
+    "stock.changed": on_stock_changed,
+    **dict.fromkeys(ORDER_TYPES, on_order_changed),
+}

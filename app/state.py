@@ -1,0 +1,23 @@
+"""What the gateway's routes share, built once at start-up by the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from starlette.requests import HTTPConnection
+
+from workers.eventing import Database, Outbox, Settings
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    db: Database
+    outbox: Outbox
+    redis: aioredis.Redis
+
+
+def gateway(conn: HTTPConnection) -> Gateway:
+    state: Gateway = conn.app.state.gateway
+    return state
