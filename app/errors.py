@@ -33,14 +33,22 @@ def error_body(message: str, fields: dict[str, str] | None = None) -> dict[str, 
     return {"error": {"message": message, "fields": fields or {}}}
 
 
-async def on_api_error(_request: Request, exc: Exception) -> Response:
+async def on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
+    if not request.url.path.startswith("/api/"):
+        from app.web import render
+
+        return render(request, "error.html", {"message": exc.message, "errors": exc.fields}, exc.status)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return JSONResponse(error_body(exc.message, exc.fields), status_code=exc.status, headers=headers)
 
 
-async def on_http_error(_request: Request, exc: Exception) -> Response:
+async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if not request.url.path.startswith(("/api/", "/static/")) and request.method == "GET":
+        from app.web import render
+
+        return render(request, "error.html", {"message": str(exc.detail)}, exc.status_code)
     return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 

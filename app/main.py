@@ -10,12 +10,18 @@ from collections.abc import AsyncIterator
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 
-from app import api, clerks, health
+from app import api, clerks, health, pages
 from app.errors import ApiError, on_api_error, on_http_error, on_unexpected_error
+from app.keys import secret_key
+from app.live import sockets
+from app.live.hub import Hub
 from app.projector import HANDLERS
 from app.state import Gateway
 from app.tables import METADATA
+from app.web import ROOT
 from workers.contracts import REGISTRY
 from workers.eventing import Consumer, Database, Outbox, Relay, Settings
 from workers.eventing.redis_client import SOCKET_TIMEOUT_S, connect
@@ -25,6 +31,7 @@ from workers.eventing.tables import backbone_tables
 log = logging.getLogger(__name__)
 
 SERVICE = "gateway"
+LIVE_STREAMS = ("stock", "orders")
 
 
 class ConfigurationError(RuntimeError):
@@ -62,11 +69,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async_client = aioredis.Redis.from_url(
             settings.redis_url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=1.0
         )
-        app.state.gateway = Gateway(settings=settings, db=db, outbox=outbox, redis=async_client)
+        hub = Hub(settings.redis_url, LIVE_STREAMS)
+        await hub.start()
+        app.state.secret_key = secret_key(settings)
+        app.state.gateway = Gateway(settings=settings, db=db, outbox=outbox, redis=async_client, hub=hub)
         log.info("gateway started (database %r, redis %s)", db, settings.redis_url)
         try:
             yield
         finally:
+            await hub.stop()
             stop.set()
             for thread in threads:
                 thread.join(timeout=5)
@@ -76,7 +87,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             db.dispose()
 
     return Starlette(
-        routes=[*health.ROUTES, *api.ROUTES],
+        routes=[
+            *health.ROUTES,
+            *api.ROUTES,
+            *sockets.ROUTES,
+            *pages.ROUTES,
+            Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
+        ],
         lifespan=lifespan,
         exception_handlers={
             ApiError: on_api_error,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from starlette.requests import HTTPConnection
 
+from app.live.hub import Hub
 from workers.eventing import Database, Outbox, Settings
 
 
@@ -16,6 +17,7 @@ class Gateway:
     db: Database
     outbox: Outbox
     redis: aioredis.Redis
+    hub: Hub
 
 
 def gateway(conn: HTTPConnection) -> Gateway:

@@ -1,0 +1,1 @@
+"""Live push: stream readers in the web process, fanned out to WebSockets."""

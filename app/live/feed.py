@@ -1,0 +1,154 @@
+"""Serving one socket: replay what came after the client's cursor, then go live.
+
+The mailbox is subscribed *before* the replay is read, and live changes at or
+before the last replayed id are skipped, so nothing falls in the gap between the
+two and nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from app.live.hub import Change, Hub, parse_entry
+from app.stream_ids import id_key
+
+log = logging.getLogger(__name__)
+
+REPLAY_PAGE = 500
+# Close codes the htmx WebSocket extension reconnects after.
+TRY_AGAIN_LATER = 1013
+MAX_CLIENT_MESSAGE = 4096
+MAX_CLIENT_MESSAGES_PER_S = 20
+
+
+@dataclass(frozen=True)
+class Feed:
+    """What a socket follows and how each change becomes a message (None: send nothing)."""
+
+    cursors: Mapping[str, str | None]
+    render: Callable[[Sequence[Change]], Sequence[str]]
+    accepts: Callable[[Change], bool] = lambda _change: True
+    coalesce_key: Callable[[Change], Hashable] | None = None
+
+
+async def serve(websocket: WebSocket, hub: Hub, client: aioredis.Redis, feed: Feed, first: Sequence[str] = ()) -> None:
+    """Run an accepted socket until the client leaves, lags too far, or the server stops."""
+    mailbox = hub.subscribe(feed.cursors.keys(), feed.accepts, feed.coalesce_key)
+    listener = asyncio.create_task(_listen(websocket))
+    try:
+        for message in first:
+            await websocket.send_text(message)
+        replayed = await _replay(websocket, client, feed)
+        pusher = asyncio.create_task(_push(websocket, mailbox, feed, replayed))
+        done, pending = await asyncio.wait({listener, pusher}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            if not task.cancelled() and (exc := task.exception()) and not isinstance(exc, WebSocketDisconnect):
+                log.warning("socket ended with %r", exc)
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the client went away mid-replay
+    finally:
+        hub.unsubscribe(mailbox)
+        listener.cancel()
+        if websocket.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError):
+                await websocket.close()
+
+
+async def _replay(websocket: WebSocket, client: aioredis.Redis, feed: Feed) -> dict[str, str]:
+    replayed: dict[str, str] = {}
+    for stream, after in feed.cursors.items():
+        if not after:
+            continue
+        start = after
+        while True:
+            entries = cast(list[Any], await client.xrange(stream, min=f"({start}", max="+", count=REPLAY_PAGE))
+            if not entries:
+                break
+            changes = [c for e in entries if (c := parse_entry(stream, e[0], e[1])) is not None]
+            start = changes[-1].entry_id if changes else _text(entries[-1][0])
+            replayed[stream] = start
+            for message in feed.render(_coalesced([c for c in changes if feed.accepts(c)], feed)):
+                await websocket.send_text(message)
+            if len(entries) < REPLAY_PAGE:
+                break
+    return replayed
+
+
+async def _push(websocket: WebSocket, mailbox: Any, feed: Feed, replayed: dict[str, str]) -> None:
+    while True:
+        changes = await mailbox.take()
+        if mailbox.overflowed:
+            # Too far behind: let it reconnect from its cursor rather than slow the hub.
+            await websocket.close(code=TRY_AGAIN_LATER, reason="lagging; reconnect")
+            return
+        fresh = [c for c in changes if c.stream not in replayed or id_key(c.entry_id) > id_key(replayed[c.stream])]
+        for message in feed.render(fresh):
+            await websocket.send_text(message)
+
+
+async def _listen(websocket: WebSocket) -> None:
+    """Read (and mostly ignore) what the client sends; close on abuse or departure."""
+    window_start, count = asyncio.get_running_loop().time(), 0
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        size = len(message.get("text") or message.get("bytes") or b"")
+        now = asyncio.get_running_loop().time()
+        if now - window_start > 1.0:
+            window_start, count = now, 0
+        count += 1
+        if size > MAX_CLIENT_MESSAGE:
+            await websocket.close(code=1009, reason="message too big")
+            return
+        if count > MAX_CLIENT_MESSAGES_PER_S:
+            await websocket.close(code=1008, reason="too many messages")
+            return
+
+
+def _coalesced(changes: list[Change], feed: Feed) -> list[Change]:
+    if feed.coalesce_key is None:
+        return changes
+    newest: dict[Hashable, Change] = {}
+    for change in changes:
+        key = feed.coalesce_key(change)
+        newest.pop(key, None)
+        newest[key] = change
+    return list(newest.values())
+
+
+Renderer = Callable[[Sequence[Change]], Sequence[str]]
+
+
+def shared(render: Renderer, size: int = 512) -> Renderer:
+    """Render each batch of changes once, however many sockets send it.
+
+    Entry ids identify a change for good, so they make a safe cache key.
+    """
+    cache: dict[tuple[str, ...], Sequence[str]] = {}
+
+    def cached(changes: Sequence[Change]) -> Sequence[str]:
+        key = tuple(f"{c.stream}/{c.entry_id}" for c in changes)
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = render(changes)
+            if len(cache) > size:
+                cache.pop(next(iter(cache)))
+        return hit
+
+    return cached
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,182 @@
+"""One reader per stream per web process, fanned out to that process's sockets.
+
+Readers use plain ``XREAD`` from the last id they saw (not a consumer group): every
+web process must see every change. A subscriber is a small mailbox. Mailboxes are
+bounded: a socket that falls behind is dropped (its browser reconnects with its
+last id and catches up) so it never holds up the others. Mailboxes that coalesce
+keep only the newest change per key (a product), so a burst costs one message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+
+from workers.eventing.redis_client import SOCKET_TIMEOUT_S, TRANSIENT_ERRORS
+from workers.eventing.registry import EVENT_FIELD
+
+log = logging.getLogger(__name__)
+
+BLOCK_MS = 1_000
+MAILBOX_LIMIT = 256
+_RETRYABLE: tuple[type[Exception], ...] = (*TRANSIENT_ERRORS, aioredis.ResponseError)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One stream entry as live push sees it: where it is and the event in it."""
+
+    stream: str
+    entry_id: str
+    event: dict[str, Any]
+
+    @property
+    def type(self) -> str:
+        return str(self.event.get("type", ""))
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data = self.event.get("data")
+        return data if isinstance(data, dict) else {}
+
+
+def parse_entry(stream: str, entry_id: bytes | str, fields: dict[bytes, bytes]) -> Change | None:
+    """A stream entry as a ``Change``; None for what cannot be read (the consumers dead-letter it)."""
+    entry = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    try:
+        event = json.loads(fields[EVENT_FIELD])
+    except (KeyError, ValueError):
+        return None
+    return Change(stream, entry, event) if isinstance(event, dict) else None
+
+
+@dataclass(eq=False)
+class Mailbox:
+    """What one socket has yet to send."""
+
+    streams: frozenset[str]
+    accepts: Callable[[Change], bool] = lambda _change: True
+    coalesce_key: Callable[[Change], Hashable] | None = None
+    limit: int = MAILBOX_LIMIT
+    overflowed: bool = False
+    _items: OrderedDict[Hashable, Change] = field(default_factory=OrderedDict)
+    _ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _seq: int = 0
+
+    def offer(self, change: Change) -> None:
+        if self.overflowed or not self.accepts(change):
+            return
+        if self.coalesce_key is not None:
+            key = self.coalesce_key(change)
+            self._items.pop(key, None)  # the newer change replaces and moves to the back
+        else:
+            self._seq += 1
+            key = self._seq
+        self._items[key] = change
+        if len(self._items) > self.limit:
+            self.overflowed = True
+            self._items.clear()
+        self._ready.set()
+
+    async def take(self) -> list[Change]:
+        """Wait for changes, then take all of them (empty if the mailbox overflowed)."""
+        await self._ready.wait()
+        self._ready.clear()
+        changes = list(self._items.values())
+        self._items.clear()
+        return changes
+
+
+class Hub:
+    """The web process's stream readers and the mailboxes they fill."""
+
+    def __init__(self, redis_url: str, streams: Iterable[str]) -> None:
+        self.redis_url = redis_url
+        self.streams = list(streams)
+        self.last_ids: dict[str, str] = {}
+        self._mailboxes: set[Mailbox] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def subscribe(
+        self,
+        streams: Iterable[str],
+        accepts: Callable[[Change], bool] = lambda _change: True,
+        coalesce_key: Callable[[Change], Hashable] | None = None,
+        limit: int = MAILBOX_LIMIT,
+    ) -> Mailbox:
+        mailbox = Mailbox(frozenset(streams), accepts, coalesce_key, limit)
+        self._mailboxes.add(mailbox)
+        return mailbox
+
+    def unsubscribe(self, mailbox: Mailbox) -> None:
+        self._mailboxes.discard(mailbox)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._mailboxes)
+
+    def publish(self, change: Change) -> None:
+        for mailbox in list(self._mailboxes):
+            if change.stream in mailbox.streams:
+                mailbox.offer(change)
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._read(stream), name=f"hub-{stream}") for stream in self.streams]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _read(self, stream: str) -> None:
+        """Follow one stream forever, from its end at start-up, surviving Redis restarts."""
+        # Its own client: a blocking read holds a connection, and a broken one is dropped
+        # without disturbing the other readers.
+        client = aioredis.Redis.from_url(self.redis_url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=1.0)
+        try:
+            await self._follow(client, stream)
+        finally:
+            await client.aclose()
+
+    async def _follow(self, client: aioredis.Redis, stream: str) -> None:
+        last_id: str | None = None
+        delay = 0.05
+        while True:
+            try:
+                if last_id is None:
+                    last_id = await _tail_id(client, stream)
+                    self.last_ids[stream] = last_id
+                reply = await client.xread({stream: last_id}, block=BLOCK_MS, count=500)
+                delay = 0.05
+            except asyncio.CancelledError:
+                raise
+            except _RETRYABLE as exc:
+                log.warning("live reader %s: %s; retrying in %.2fs", stream, exc, delay)
+                # A cancelled or broken blocking read can leave a pooled connection
+                # half-used: drop them all and start clean.
+                await client.connection_pool.disconnect()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            for _stream, entries in cast(list[Any], reply or []):
+                for entry_id, fields in entries:
+                    change = parse_entry(stream, entry_id, fields)
+                    last_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+                    self.last_ids[stream] = last_id
+                    if change is not None:
+                        self.publish(change)
+
+
+async def _tail_id(client: aioredis.Redis, stream: str) -> str:
+    newest = cast(list[Any], await client.xrevrange(stream, count=1))
+    if not newest:
+        return "0-0"
+    entry_id = newest[0][0]
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)

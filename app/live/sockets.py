@@ -1,0 +1,257 @@
+"""The WebSocket endpoints: JSON ones of the contract, HTML ones for the pages.
+
+``/ws/stock`` and ``/ws/orders/{id}`` send JSON; ``/live/shop``, ``/live/console``
+and ``/live/orders/{id}`` send HTML fragments that htmx swaps by element id, made
+from the same partials the pages are rendered with.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+
+from app import clerks, read_model
+from app.auth import SESSION_COOKIE
+from app.live.feed import Feed, serve, shared
+from app.live.hub import Change
+from app.ordering import order_for_owner
+from app.state import gateway
+from app.stream_ids import is_stream_id
+from app.web import fragment, timeline
+
+POLICY_VIOLATION = 1008
+
+
+def _cursor(websocket: WebSocket, name: str) -> str | None:
+    value = websocket.query_params.get(name)
+    return value if value and is_stream_id(value) else None
+
+
+async def _refuse_foreign(websocket: WebSocket) -> bool:
+    """Refuse the handshake when a page of another site opens the socket."""
+    origin = websocket.headers.get("origin")
+    if origin and urlsplit(origin).netloc != websocket.headers.get("host"):
+        await websocket.close(code=POLICY_VIOLATION)
+        return True
+    return False
+
+
+def _is_stock(change: Change) -> bool:
+    return change.type == "stock.changed"
+
+
+def _product_key(change: Change) -> Any:
+    return change.data.get("product_id")
+
+
+def stock_json(change: Change) -> str:
+    data = change.data
+    return json.dumps(
+        {
+            "type": "stock.changed",
+            "product_id": data.get("product_id"),
+            "available": data.get("available"),
+            "on_hand": data.get("on_hand"),
+            "delta": data.get("delta"),
+            "cause": data.get("cause"),
+            "stream_id": change.entry_id,
+            "event_id": change.event.get("id"),
+        }
+    )
+
+
+def _figures(change: Change) -> dict[str, Any]:
+    data = change.data
+    return {"id": data.get("product_id"), "on_hand": data.get("on_hand", 0), "available": data.get("available", 0)}
+
+
+def _cursor_html(change: Change) -> str:
+    return fragment("partials/cursor.html", stream=change.stream, after=change.entry_id, oob=True)
+
+
+def _shop_html(changes: Sequence[Change]) -> list[str]:
+    if not changes:
+        return []
+    parts = [fragment("partials/stock_figures.html", p=_figures(c), oob=True) for c in changes]
+    return ["".join(parts) + _cursor_html(changes[-1])]
+
+
+shop_html = shared(_shop_html)
+stock_messages = shared(lambda changes: [stock_json(c) for c in changes])
+
+
+async def stock_socket(websocket: WebSocket) -> None:
+    """``/ws/stock?after=<stream_id>``: every stock change as JSON, replayed after ``after``."""
+    if await _refuse_foreign(websocket):
+        return
+    await websocket.accept()
+    gw = gateway(websocket)
+    feed = Feed(
+        cursors={"stock": _cursor(websocket, "after")},
+        render=stock_messages,
+        accepts=_is_stock,
+    )
+    await serve(websocket, gw.hub, gw.redis, feed)
+
+
+async def shop_socket(websocket: WebSocket) -> None:
+    if await _refuse_foreign(websocket):
+        return
+    await websocket.accept()
+    gw = gateway(websocket)
+    feed = Feed({"stock": _cursor(websocket, "after")}, shop_html, _is_stock, _product_key)
+    await serve(websocket, gw.hub, gw.redis, feed)
+
+
+async def _owned_order(websocket: WebSocket) -> dict[str, Any] | None:
+    gw = gateway(websocket)
+    order_id, token = websocket.path_params["order_id"], websocket.query_params.get("token")
+    return await run_in_threadpool(order_for_owner, gw.outbox, order_id, token)
+
+
+def _for_order(order_id: str) -> Any:
+    return lambda change: change.type.startswith("order.") and change.data.get("order_id") == order_id
+
+
+def order_json(change: Change) -> str:
+    return json.dumps(
+        {
+            "type": change.type,
+            "order_id": change.data.get("order_id"),
+            "status": change.data.get("status"),
+            "stream_id": change.entry_id,
+            "event_id": change.event.get("id"),
+        }
+    )
+
+
+async def order_socket(websocket: WebSocket) -> None:
+    """``/ws/orders/{id}?token=``: the order's status changes as JSON.
+
+    Without ``after`` the first message is the current status (from the read model,
+    with the position it reflects), then whatever came after that position.
+    """
+    if await _refuse_foreign(websocket):
+        return
+    order = await _owned_order(websocket)
+    if order is None:
+        await websocket.close(code=POLICY_VIOLATION)  # same answer for "no such order" and "wrong token"
+        return
+    await websocket.accept()
+    gw = gateway(websocket)
+    after = _cursor(websocket, "after")
+    first: list[str] = []
+    if after is None:
+        after = await run_in_threadpool(_position, gw, "orders")
+        current = {"type": f"order.{order['status']}", "order_id": order["order_id"], "status": order["status"]}
+        first.append(json.dumps({**current, "stream_id": after}))
+    feed = Feed({"orders": after}, order_messages, _for_order(order["order_id"]))
+    await serve(websocket, gw.hub, gw.redis, feed, first)
+
+
+def _order_html(changes: Sequence[Change]) -> list[str]:
+    if not changes:
+        return []
+    latest = changes[-1]
+    return [fragment("partials/order_timeline.html", **timeline(latest.data), oob=True) + _cursor_html(latest)]
+
+
+order_html = shared(_order_html)
+order_messages = shared(lambda changes: [order_json(c) for c in changes])
+
+
+async def order_page_socket(websocket: WebSocket) -> None:
+    if await _refuse_foreign(websocket):
+        return
+    order = await _owned_order(websocket)
+    if order is None:
+        await websocket.close(code=POLICY_VIOLATION)
+        return
+    await websocket.accept()
+    gw = gateway(websocket)
+    feed = Feed({"orders": _cursor(websocket, "after")}, order_html, _for_order(order["order_id"]))
+    await serve(websocket, gw.hub, gw.redis, feed)
+
+
+def _console_html(changes: Sequence[Change]) -> list[str]:
+    parts: list[str] = []
+    for change in changes:
+        if change.type == "stock.changed":
+            data = change.data
+            product = {
+                "id": data.get("product_id"),
+                "name": data.get("name") or data.get("sku"),
+                "sku": data.get("sku"),
+                "on_hand": data.get("on_hand", 0),
+                "reserved": data.get("reserved", 0),
+                "available": data.get("available", 0),
+            }
+            parts.append(_stock_row(product))
+        elif change.type.startswith("order."):
+            parts.append(_order_rows(change.data))
+        parts.append(_cursor_html(change))
+    return ["".join(parts)] if parts else []
+
+
+def _stock_row(product: dict[str, Any]) -> str:
+    # Only the figures change live; the row keeps its name and restock form.
+    pid = product["id"]
+    return "".join(
+        f'<span class="num" id="row-{name}-{pid}" hx-swap-oob="true">{int(product[key])}</span>'
+        for name, key in (("on-hand", "on_hand"), ("reserved", "reserved"), ("available", "available"))
+    )
+
+
+def _order_rows(order: dict[str, Any]) -> str:
+    order_id = order.get("order_id")
+    status = order.get("status")
+    # Delete first, then insert: a replayed change never shows an order twice.
+    html = f'<li id="ready-{order_id}" hx-swap-oob="delete"></li><li id="recent-{order_id}" hx-swap-oob="delete"></li>'
+    # Pushed rows are shared by every console, so they carry no per-browser token: their
+    # htmx posts send it from the page's hx-headers.
+    context = {"o": {**order, "dispatch_requested": False}, "csrf_token": ""}
+    if status == "confirmed":
+        html += f'<ul hx-swap-oob="beforeend:#ready-orders">{fragment("partials/ready_order.html", **context)}</ul>'
+    elif status in ("dispatched", "shipped", "delivered"):
+        html += f'<ul hx-swap-oob="afterbegin:#recent-orders">{fragment("partials/recent_order.html", **context)}</ul>'
+    return html
+
+
+console_html = shared(_console_html)
+
+
+async def console_socket(websocket: WebSocket) -> None:
+    if await _refuse_foreign(websocket):
+        return
+    gw = gateway(websocket)
+    session = await run_in_threadpool(clerks.session_for, gw.db, websocket.cookies.get(SESSION_COOKIE))
+    if session is None:
+        await websocket.close(code=POLICY_VIOLATION)
+        return
+    await websocket.accept()
+    feed = Feed(
+        cursors={"stock": _cursor(websocket, "stock"), "orders": _cursor(websocket, "orders")},
+        render=console_html,
+        accepts=lambda c: c.type == "stock.changed" or c.type.startswith("order."),
+    )
+    await serve(websocket, gw.hub, gw.redis, feed)
+
+
+def _position(gw: Any, stream: str) -> str:
+    with gw.db.snapshot() as conn:
+        return read_model.position(conn, stream)
+
+
+ROUTES = [
+    WebSocketRoute("/ws/stock", stock_socket),
+    WebSocketRoute("/ws/orders/{order_id}", order_socket),
+    WebSocketRoute("/live/shop", shop_socket),
+    WebSocketRoute("/live/console", console_socket),
+    WebSocketRoute("/live/orders/{order_id}", order_page_socket),
+]

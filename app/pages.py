@@ -1,0 +1,289 @@
+"""The HTML pages: shop, cart and checkout, order tracking, clerk login and the warehouse console.
+
+Links and forms work without JavaScript; htmx makes them partial swaps, and the
+same partials are what the live sockets push.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from app import cart, clerks, csrf, read_model
+from app.auth import SESSION_COOKIE
+from app.checkout import PAYMENT_METHODS
+from app.errors import ApiError, InvalidInput
+from app.ordering import order_for_owner, place_order
+from app.state import gateway
+from app.warehouse_requests import request_dispatch, request_restock
+from app.web import TEMPLATES, render, timeline
+from workers.eventing.ids import uuid7
+
+Page = Callable[[Request], Awaitable[Response]]
+
+PAYMENT_LABELS = {
+    "pm_card_visa": "Visa test card (succeeds)",
+    "pm_card_declined": "Declined test card",
+    "pm_card_insufficient_funds": "Test card with insufficient funds",
+}
+
+
+def page(handler: Page) -> Page:
+    """Load the clerk (if any) before a page handler and keep the CSRF cookie after it."""
+
+    @wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        token = request.cookies.get(SESSION_COOKIE)
+        request.state.clerk = await run_in_threadpool(clerks.session_for, gateway(request).db, token)
+        response = await handler(request)
+        csrf.remember(request, response)
+        return response
+
+    return wrapper
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+@page
+async def shop(request: Request) -> Response:
+    db = gateway(request).db
+
+    def load() -> dict[str, Any]:
+        with db.snapshot() as conn:
+            return {"products": read_model.products(conn), "stream_id": read_model.position(conn, "stock")}
+
+    context = await run_in_threadpool(load)
+    return render(request, "shop.html", {**context, "flash": request.query_params.get("flash")})
+
+
+@page
+async def add_to_cart(request: Request) -> Response:
+    form = await csrf.checked_form(request)
+    product_id, quantity = str(form.get("product_id", "")), str(form.get("quantity", "1"))
+    if not product_id.isdigit() or not quantity.isdigit() or not 1 <= int(quantity) <= cart.MAX_QUANTITY:
+        raise ApiError(422, "Choose a product and a quantity from 1 to 99.")
+    updated = cart.add(cart.read_cart(request), int(product_id), int(quantity))
+    if is_htmx(request):
+        response: Response = TEMPLATES.TemplateResponse(
+            request, "partials/cart_count.html", {"cart_count": sum(updated.values())}
+        )
+    else:
+        response = RedirectResponse("/cart", status_code=303)
+    cart.write_cart(request, response, updated)
+    return response
+
+
+@page
+async def remove_from_cart(request: Request) -> Response:
+    form = await csrf.checked_form(request)
+    current = cart.read_cart(request)
+    current.pop(int(str(form.get("product_id", "0")) or 0) if str(form.get("product_id", "")).isdigit() else 0, None)
+    response = RedirectResponse("/cart", status_code=303)
+    cart.write_cart(request, response, current)
+    return response
+
+
+async def _cart_page(request: Request, form: dict[str, Any], errors: dict[str, str], status: int = 200) -> Response:
+    db = gateway(request).db
+
+    def load() -> dict[int, Any]:
+        with db.snapshot() as conn:
+            return read_model.catalog(conn)
+
+    catalog = await run_in_threadpool(load)
+    lines = [
+        {
+            "product_id": pid,
+            "name": catalog[pid].name,
+            "quantity": qty,
+            "unit_price_cents": catalog[pid].price_cents,
+            "line_total_cents": catalog[pid].price_cents * qty,
+        }
+        for pid, qty in cart.read_cart(request).items()
+        if pid in catalog
+    ]
+    context = {
+        "lines": lines,
+        "total_cents": sum(line["line_total_cents"] for line in lines),
+        "form": form,
+        "errors": errors,
+        "idempotency_key": form.get("idempotency_key") or uuid7(),
+        "payment_methods": [(m, PAYMENT_LABELS[m]) for m in PAYMENT_METHODS],
+    }
+    return render(request, "cart.html", context, status_code=status)
+
+
+@page
+async def show_cart(request: Request) -> Response:
+    return await _cart_page(request, {}, {})
+
+
+@page
+async def checkout(request: Request) -> Response:
+    form = await csrf.checked_form(request)
+    fields = {k: str(form.get(k, "")) for k in ("name", "email", "address", "payment_method", "idempotency_key")}
+    body = {
+        "name": fields["name"],
+        "email": fields["email"],
+        "address": fields["address"],
+        "payment_method": fields["payment_method"],
+        "items": [{"product_id": pid, "quantity": qty} for pid, qty in cart.read_cart(request).items()],
+    }
+    try:
+        placed = await run_in_threadpool(place_order, gateway(request).outbox, body, fields["idempotency_key"] or None)
+    except InvalidInput as exc:
+        return await _cart_page(request, fields, exc.fields, status=422)
+    response = RedirectResponse(placed["tracking_url"], status_code=303)
+    cart.write_cart(request, response, {})
+    return response
+
+
+@page
+async def order_page(request: Request) -> Response:
+    order_id, token = request.path_params["order_id"], request.query_params.get("token")
+    gw = gateway(request)
+    order = await run_in_threadpool(order_for_owner, gw.outbox, order_id, token)
+    if order is None:
+        return render(request, "error.html", {"message": "No such order (check the link in your email)."}, 404)
+
+    def position() -> str:
+        with gw.db.snapshot() as conn:
+            return read_model.position(conn, "orders")
+
+    context = {**timeline(order), "token": token, "stream_id": await run_in_threadpool(position)}
+    return render(request, "order.html", context)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only our own paths: "//evil.example" or "https://..." would make this an open redirect.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/warehouse"
+
+
+@page
+async def login_form(request: Request) -> Response:
+    return render(request, "login.html", {"next": _safe_next(request.query_params.get("next"))})
+
+
+@page
+async def login(request: Request) -> Response:
+    form = await csrf.checked_form(request)
+    username, password = str(form.get("username", "")), str(form.get("password", ""))
+    target = _safe_next(str(form.get("next", "")))
+    result = await run_in_threadpool(clerks.login, gateway(request).db, username, password) if username else None
+    if result is None:
+        context = {"next": target, "username": username, "error": "Wrong username or password."}
+        return render(request, "login.html", context, status_code=401)
+    # The old session (if any) ends: a new id at every login.
+    await run_in_threadpool(clerks.logout, gateway(request).db, request.cookies.get(SESSION_COOKIE))
+    token, _session = result
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=clerks.SESSION_TTL_S,
+        path="/",
+    )
+    csrf.rotate(request)
+    return response
+
+
+@page
+async def logout(request: Request) -> Response:
+    await csrf.checked_form(request)
+    await run_in_threadpool(clerks.logout, gateway(request).db, request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    csrf.rotate(request)
+    return response
+
+
+def _clerk_or_redirect(request: Request) -> clerks.Session | Response:
+    clerk: clerks.Session | None = request.state.clerk
+    if clerk is None:
+        if request.method == "GET":
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        raise ApiError(401, "Clerks only: log in first.")
+    return clerk
+
+
+@page
+async def warehouse(request: Request) -> Response:
+    clerk = _clerk_or_redirect(request)
+    if isinstance(clerk, Response):
+        return clerk
+    db = gateway(request).db
+
+    def load() -> dict[str, Any]:
+        with db.snapshot() as conn:
+            recent = [
+                *read_model.orders_with_status(conn, "dispatched", 20),
+                *read_model.orders_with_status(conn, "shipped", 20),
+            ]
+            return {
+                "ready": read_model.orders_with_status(conn, "confirmed"),
+                "products": read_model.products(conn),
+                "recent": recent,
+                "stock_id": read_model.position(conn, "stock"),
+                "orders_id": read_model.position(conn, "orders"),
+            }
+
+    return render(
+        request, "warehouse.html", {**await run_in_threadpool(load), "flash": request.query_params.get("flash")}
+    )
+
+
+@page
+async def dispatch(request: Request) -> Response:
+    clerk = _clerk_or_redirect(request)
+    assert not isinstance(clerk, Response)
+    await csrf.checked_form(request)
+    order_id = request.path_params["order_id"]
+    await run_in_threadpool(request_dispatch, gateway(request).outbox, order_id, clerk.username)
+    if is_htmx(request):
+        return HTMLResponse('<span class="muted">Dispatching…</span>')
+    return RedirectResponse("/warehouse?flash=Dispatch+requested", status_code=303)
+
+
+@page
+async def restock(request: Request) -> Response:
+    clerk = _clerk_or_redirect(request)
+    assert not isinstance(clerk, Response)
+    form = await csrf.checked_form(request)
+    raw = str(form.get("quantity", ""))
+    quantity: object = int(raw) if raw.isdigit() else raw
+    await run_in_threadpool(
+        request_restock, gateway(request).outbox, request.path_params["product_id"], quantity, clerk.username
+    )
+    if is_htmx(request):
+        return Response(status_code=204)
+    return RedirectResponse("/warehouse?flash=Restock+requested", status_code=303)
+
+
+ROUTES = [
+    Route("/", shop, methods=["GET"]),
+    Route("/cart", show_cart, methods=["GET"]),
+    Route("/cart/add", add_to_cart, methods=["POST"]),
+    Route("/cart/remove", remove_from_cart, methods=["POST"]),
+    Route("/checkout", checkout, methods=["POST"]),
+    Route("/orders/{order_id}", order_page, methods=["GET"]),
+    Route("/login", login_form, methods=["GET"]),
+    Route("/login", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/warehouse", warehouse, methods=["GET"]),
+    Route("/warehouse/orders/{order_id}/dispatch", dispatch, methods=["POST"]),
+    Route("/warehouse/products/{product_id:int}/restock", restock, methods=["POST"]),
+]

@@ -1,0 +1,49 @@
+"""Rendering pages and fragments: one Jinja2 environment, shared helpers and filters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = Jinja2Templates(directory=ROOT / "templates")
+
+ORDER_STEPS = ("pending", "confirmed", "dispatched", "shipped", "delivered")
+
+
+def money(cents: int) -> str:
+    return f"€{cents / 100:,.2f}"
+
+
+def timeline(order: dict[str, Any]) -> dict[str, Any]:
+    """What the order timeline partial needs: the steps and when each was reached."""
+    history = order.get("history") or []
+    reached_at = {h["status"]: str(h["at"])[:19].replace("T", " ") for h in history}
+    steps = ("pending", "cancelled") if order["status"] == "cancelled" else ORDER_STEPS
+    return {"order": order, "steps": steps, "reached_statuses": set(reached_at), "reached_at": reached_at}
+
+
+TEMPLATES.env.globals["money"] = money
+
+
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    """A full page; the base layout gets the CSRF token, the clerk and the cart count."""
+    from app.cart import read_cart
+    from app.csrf import csrf_token
+
+    base = {
+        "csrf_token": csrf_token(request),
+        "clerk": getattr(request.state, "clerk", None),
+        "cart_count": sum(read_cart(request).values()),
+    }
+    response = TEMPLATES.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+    return response
+
+
+def fragment(name: str, **context: Any) -> str:
+    """A partial rendered outside a request (pushed over a socket)."""
+    return TEMPLATES.get_template(name).render(**context)
