@@ -110,7 +110,7 @@ class ServiceHarness:
 
     def _has_new_entries(self) -> bool:
         for stream in self.consumer.streams:
-            groups = cast(list[dict[str, Any]], self.client.xinfo_groups(stream))
+            groups: list[dict[str, Any]] = self.client.xinfo_groups(stream)
             for group in groups:
                 if group["name"] in (self.spec.name, self.spec.name.encode()) and (group.get("lag") or 0) > 0:
                     return True

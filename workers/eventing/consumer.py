@@ -53,7 +53,7 @@ class Tick:
     """Work a service does on a timer between reads (timeouts, a simulated carrier)."""
 
     interval_s: float
-    run: Callable[[], None]
+    run: Callable[[], object]
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Orders service: owns the orders, their lines, status history and attached payment state."""

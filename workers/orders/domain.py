@@ -1,0 +1,87 @@
+"""The rules of an order's life: which status may follow which, and when it settles.
+
+Pure functions of the order's facts, no I/O. Each returns the moves to make (empty
+when nothing changes), so a late or duplicate event simply yields no move: an order
+only ever goes forward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Literal, NamedTuple
+
+from workers.contracts.orders import OrderStatus
+
+PaymentStatus = Literal["confirmed", "declined", "refunded"]
+
+NOT_SETTLED_IN_TIME = "not settled in time"
+
+FORWARD: Mapping[OrderStatus, frozenset[OrderStatus]] = {
+    "pending": frozenset({"confirmed", "cancelled"}),
+    "confirmed": frozenset({"dispatched"}),
+    "dispatched": frozenset({"shipped"}),
+    "shipped": frozenset({"delivered"}),
+    "cancelled": frozenset(),
+    "delivered": frozenset(),
+}
+
+# After confirmation an order goes down this line, one step at a time.
+FULFILMENT: tuple[OrderStatus, ...] = ("confirmed", "dispatched", "shipped", "delivered")
+
+
+class Move(NamedTuple):
+    """One status change; ``reason`` is set when the order is cancelled."""
+
+    status: OrderStatus
+    reason: str | None = None
+
+
+def can_move(current: OrderStatus, target: OrderStatus) -> bool:
+    """Whether ``target`` may directly follow ``current``."""
+    return target in FORWARD[current]
+
+
+def settle(
+    status: OrderStatus,
+    *,
+    payment_status: PaymentStatus | None,
+    payment_reason: str | None,
+    stock_reserved: bool,
+) -> tuple[Move, ...]:
+    """A pending order is confirmed once paid and reserved, and cancelled once declined."""
+    if status != "pending":
+        return ()
+    if payment_status == "declined":
+        return (Move("cancelled", f"payment declined: {payment_reason or 'no reason given'}"),)
+    if payment_status == "confirmed" and stock_reserved:
+        return (Move("confirmed"),)
+    return ()
+
+
+def refuse(status: OrderStatus, reason: str | None) -> tuple[Move, ...]:
+    """A pending order whose stock could not be reserved is cancelled."""
+    if status != "pending":
+        return ()
+    return (Move("cancelled", reason or "out of stock"),)
+
+
+def expire(status: OrderStatus, *, placed_at: datetime, now: datetime, timeout_s: float) -> tuple[Move, ...]:
+    """A pending order older than the timeout is cancelled."""
+    if status != "pending" or (now - placed_at).total_seconds() < timeout_s:
+        return ()
+    return (Move("cancelled", NOT_SETTLED_IN_TIME),)
+
+
+def fulfil(status: OrderStatus, target: OrderStatus) -> tuple[Move, ...]:
+    """The fulfilment steps from ``status`` up to ``target``, skipped ones included.
+
+    Events of one stream can be handled out of order by replicas: a delivery seen
+    before its shipment still means the parcel was shipped, so both steps are made
+    (each with its own event). A step behind the order, or an order that was never
+    confirmed, yields nothing.
+    """
+    if status not in FULFILMENT or target not in FULFILMENT:
+        return ()
+    start, end = FULFILMENT.index(status), FULFILMENT.index(target)
+    return tuple(Move(step) for step in FULFILMENT[start + 1 : end + 1])
