@@ -46,7 +46,9 @@ def test_a_service_imports_no_other_service_nor_the_gateway(service: str) -> Non
 
 
 def test_the_backbone_imports_no_service_contract_or_gateway() -> None:
-    ours = {first_two(m) for m in imported_modules(ROOT / "workers" / "eventing") if m.split(".")[0] in ("workers", "app")}
+    ours = {
+        first_two(m) for m in imported_modules(ROOT / "workers" / "eventing") if m.split(".")[0] in ("workers", "app")
+    }
     assert ours <= {"workers.eventing"}, sorted(ours)
 
 

@@ -61,7 +61,7 @@ async def serve(websocket: WebSocket, hub: Hub, client: aioredis.Redis, feed: Fe
         hub.unsubscribe(mailbox)
         listener.cancel()
         if websocket.application_state == WebSocketState.CONNECTED:
-            with contextlib.suppress(RuntimeError):
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                 await websocket.close()
 
 

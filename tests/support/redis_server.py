@@ -100,6 +100,8 @@ class RedisServer:
             "save": "",  # no RDB snapshots: the AOF alone must carry the data
             "daemonize": "no",  # we own the process and its PID
             "protected-mode": "no",
+            # Blocking reads time out on server ticks: 100 a second keeps short BLOCKs short.
+            "hz": "100",
         }
         args = [self.binary]
         for name, value in options.items():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import redis
 from sqlalchemy import MetaData
@@ -32,7 +32,7 @@ def status(client: redis.Redis, settings: Settings) -> list[str]:
     for stream in STREAMS:
         if not client.exists(stream):
             continue
-        groups = cast(list[dict[str, Any]], client.xinfo_groups(stream))
+        groups: list[dict[str, Any]] = client.xinfo_groups(stream)
         described = ", ".join(f"{_text(g['name'])} ({g['pending']} / {g.get('lag')})" for g in groups)
         lines.append(f"{stream:<12} {client.xlen(stream):>7}  {described}")
     lines.append("")

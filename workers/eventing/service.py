@@ -45,7 +45,7 @@ class Runtime:
 class Wiring:
     handlers: Mapping[str, Handler]
     ticks: Sequence[Tick] = ()
-    on_start: Sequence[Callable[[], None]] = ()
+    on_start: Sequence[Callable[[], object]] = ()
     consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
 
 

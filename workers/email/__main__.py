@@ -1,0 +1,4 @@
+from workers.email.bootstrap import SPEC
+from workers.eventing import run_service
+
+run_service(SPEC)

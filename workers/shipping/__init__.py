@@ -1,0 +1,1 @@
+"""Shipping service: owns shipments, their carrier and tracking numbers; runs the simulated carrier."""

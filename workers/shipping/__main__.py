@@ -1,0 +1,4 @@
+from workers.eventing import run_service
+from workers.shipping.bootstrap import SPEC
+
+run_service(SPEC)

@@ -1,0 +1,1 @@
+"""Warehouse service: owns stock per product (on hand, reserved), reservations and dispatches."""

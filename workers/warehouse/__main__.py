@@ -1,0 +1,4 @@
+from workers.eventing import run_service
+from workers.warehouse.bootstrap import SPEC
+
+run_service(SPEC)
