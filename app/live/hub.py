@@ -103,6 +103,7 @@ class Hub:
         self.last_ids: dict[str, str] = {}
         self._mailboxes: set[Mailbox] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     def subscribe(
         self,
@@ -131,9 +132,13 @@ class Hub:
         self._tasks = [asyncio.create_task(self._read(stream), name=f"hub-{stream}") for stream in self.streams]
 
     async def stop(self) -> None:
+        # The flag as well as the cancel: a cancellation that lands inside redis-py's own
+        # timeout handling can be swallowed (Python 3.11), and shutdown must not hang on it.
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=3)
 
     async def _read(self, stream: str) -> None:
         """Follow one stream forever, from its end at start-up, surviving Redis restarts."""
@@ -148,7 +153,7 @@ class Hub:
     async def _follow(self, client: aioredis.Redis, stream: str) -> None:
         last_id: str | None = None
         delay = 0.05
-        while True:
+        while not self._stopping:
             try:
                 if last_id is None:
                     last_id = await _tail_id(client, stream)
