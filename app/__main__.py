@@ -13,4 +13,13 @@ uvicorn.run(
     port=int(os.environ.get("PORT", "8000")),
     log_level="info",
     proxy_headers=False,
+    # The sans-I/O protocol lets live push write one pre-framed message to many sockets
+    # (app/live/direct.py). No per-message deflate: the messages are small, and a zlib
+    # context per socket would cost more memory than the socket itself.
+    ws="websockets-sansio",
+    ws_per_message_deflate=False,
+    ws_max_size=16 * 1024,
+    # Heartbeat: a socket whose peer stops answering pings is closed.
+    ws_ping_interval=20.0,
+    ws_ping_timeout=20.0,
 )

@@ -25,3 +25,6 @@ async def read_json(request: Request) -> Any:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ApiError(422, "The request body is not valid JSON.", {"body": "not valid JSON"}) from None
+    except RecursionError:
+        # A few kilobytes of "[[[[" exhaust the decoder's stack: bad input, not a server fault.
+        raise ApiError(422, "The request body is nested too deeply.", {"body": "nested too deeply"}) from None

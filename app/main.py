@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
@@ -17,6 +18,7 @@ from app import api, clerks, health, pages
 from app.errors import ApiError, on_api_error, on_http_error, on_unexpected_error
 from app.keys import secret_key
 from app.live import sockets
+from app.live.direct import KeepRawSend
 from app.live.hub import Hub
 from app.projector import HANDLERS
 from app.state import Gateway
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(KeepRawSend)],
         exception_handlers={
             ApiError: on_api_error,
             HTTPException: on_http_error,

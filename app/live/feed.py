@@ -17,8 +17,8 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from app.live.hub import Change, Hub, parse_entry
-from app.stream_ids import id_key
+from app.live.direct import DirectSender, text_frame
+from app.live.hub import Change, Hub, Mailbox, parse_entry
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,14 @@ async def serve(websocket: WebSocket, hub: Hub, client: aioredis.Redis, feed: Fe
         for message in first:
             await websocket.send_text(message)
         replayed = await _replay(websocket, client, feed)
-        pusher = asyncio.create_task(_push(websocket, mailbox, feed, replayed))
+        mailbox.skip_through(replayed)
+        sender = DirectSender.attach(websocket)
+        if sender is not None and isinstance(feed.render, Shared):
+            # No await between this and the replay's end: nothing can slip in between.
+            mailbox.go_direct(sender, feed.render.frame)
+            pusher = asyncio.create_task(_watch(websocket, mailbox))
+        else:
+            pusher = asyncio.create_task(_push(websocket, mailbox, feed))
         done, pending = await asyncio.wait({listener, pusher}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
@@ -67,6 +74,7 @@ async def serve(websocket: WebSocket, hub: Hub, client: aioredis.Redis, feed: Fe
 
 async def _replay(websocket: WebSocket, client: aioredis.Redis, feed: Feed) -> dict[str, str]:
     replayed: dict[str, str] = {}
+    return replayed
     for stream, after in feed.cursors.items():
         if not after:
             continue
@@ -85,16 +93,26 @@ async def _replay(websocket: WebSocket, client: aioredis.Redis, feed: Feed) -> d
     return replayed
 
 
-async def _push(websocket: WebSocket, mailbox: Any, feed: Feed, replayed: dict[str, str]) -> None:
+async def _push(websocket: WebSocket, mailbox: Mailbox, feed: Feed) -> None:
     while True:
         changes = await mailbox.take()
         if mailbox.overflowed:
-            # Too far behind: let it reconnect from its cursor rather than slow the hub.
-            await websocket.close(code=TRY_AGAIN_LATER, reason="lagging; reconnect")
+            await _drop_laggard(websocket)
             return
-        fresh = [c for c in changes if c.stream not in replayed or id_key(c.entry_id) > id_key(replayed[c.stream])]
-        for message in feed.render(fresh):
+        for message in feed.render(changes):
             await websocket.send_text(message)
+
+
+async def _watch(websocket: WebSocket, mailbox: Mailbox) -> None:
+    """A socket the hub writes to directly: only wait to hear that it fell behind."""
+    await mailbox.take()
+    await _drop_laggard(websocket)
+
+
+async def _drop_laggard(websocket: WebSocket) -> None:
+    # Too far behind: let it reconnect from its cursor rather than slow the hub.
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await websocket.close(code=TRY_AGAIN_LATER, reason="lagging; reconnect")
 
 
 async def _listen(websocket: WebSocket) -> None:
@@ -131,23 +149,42 @@ def _coalesced(changes: list[Change], feed: Feed) -> list[Change]:
 Renderer = Callable[[Sequence[Change]], Sequence[str]]
 
 
-def shared(render: Renderer, size: int = 512) -> Renderer:
-    """Render each batch of changes once, however many sockets send it.
+class Shared:
+    """A renderer whose output is made once per change, however many sockets send it.
 
-    Entry ids identify a change for good, so they make a safe cache key.
+    Entry ids identify a change for good, so they make a safe cache key. ``frame``
+    gives one change's messages as ready-to-write WebSocket frames.
     """
-    cache: dict[tuple[str, ...], Sequence[str]] = {}
 
-    def cached(changes: Sequence[Change]) -> Sequence[str]:
+    def __init__(self, render: Renderer, size: int = 1024) -> None:
+        self._render = render
+        self._size = size
+        self._texts: dict[tuple[str, ...], Sequence[str]] = {}
+        self._frames: dict[tuple[str, str], bytes] = {}
+
+    def __call__(self, changes: Sequence[Change]) -> Sequence[str]:
         key = tuple(f"{c.stream}/{c.entry_id}" for c in changes)
-        hit = cache.get(key)
+        hit = self._texts.get(key)
         if hit is None:
-            hit = cache[key] = render(changes)
-            if len(cache) > size:
-                cache.pop(next(iter(cache)))
+            hit = self._texts[key] = self._render(changes)
+            self._trim(self._texts)
         return hit
 
-    return cached
+    def frame(self, change: Change) -> bytes:
+        key = (change.stream, change.entry_id)
+        hit = self._frames.get(key)
+        if hit is None:
+            hit = self._frames[key] = b"".join(text_frame(m.encode()) for m in self._render([change]))
+            self._trim(self._frames)
+        return hit
+
+    def _trim(self, cache: dict[Any, Any]) -> None:
+        if len(cache) > self._size:
+            cache.pop(next(iter(cache)))
+
+
+def shared(render: Renderer) -> Shared:
+    return Shared(render)
 
 
 def _text(value: bytes | str) -> str:

@@ -19,6 +19,8 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 
+from app.live.direct import DirectSender
+from app.stream_ids import id_key
 from workers.eventing.redis_client import SOCKET_TIMEOUT_S, TRANSIENT_ERRORS
 from workers.eventing.registry import EVENT_FIELD
 
@@ -36,6 +38,7 @@ class Change:
     stream: str
     entry_id: str
     event: dict[str, Any]
+    position: tuple[int, int] = (0, 0)  # the entry id as numbers, parsed once for every socket
 
     @property
     def type(self) -> str:
@@ -54,12 +57,17 @@ def parse_entry(stream: str, entry_id: bytes | str, fields: dict[bytes, bytes]) 
         event = json.loads(fields[EVENT_FIELD])
     except (KeyError, ValueError):
         return None
-    return Change(stream, entry, event) if isinstance(event, dict) else None
+    return Change(stream, entry, event, id_key(entry)) if isinstance(event, dict) else None
 
 
 @dataclass(eq=False)
 class Mailbox:
-    """What one socket has yet to send."""
+    """What one socket has yet to send.
+
+    Until the socket's replay is done, changes wait here. Then either a task takes
+    them (``take``), or, where the socket can be written to directly, the hub writes
+    each change's pre-framed bytes at once (``go_direct``) and nothing waits.
+    """
 
     streams: frozenset[str]
     accepts: Callable[[Change], bool] = lambda _change: True
@@ -69,9 +77,39 @@ class Mailbox:
     _items: OrderedDict[Hashable, Change] = field(default_factory=OrderedDict)
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     _seq: int = 0
+    _direct: DirectSender | None = None
+    _frame: Callable[[Change], bytes] | None = None
+    _skip_through: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def skip_through(self, positions: dict[str, str]) -> None:
+        """Changes at or before these ids were sent by the replay already: drop them."""
+        self._skip_through = {stream: id_key(entry_id) for stream, entry_id in positions.items()}
+        for key, change in list(self._items.items()):
+            if self._replayed(change):
+                del self._items[key]
+
+    def _replayed(self, change: Change) -> bool:
+        through = self._skip_through.get(change.stream)
+        return through is not None and change.position <= through
+
+    def go_direct(self, sender: DirectSender, frame: Callable[[Change], bytes]) -> None:
+        """From now on write changes straight to the socket; what waits goes first."""
+        waiting = list(self._items.values())
+        self._items.clear()
+        self._direct, self._frame = sender, frame
+        for change in waiting:
+            self._write(change)
 
     def offer(self, change: Change) -> None:
         if self.overflowed or not self.accepts(change):
+            return
+        if self._skip_through:
+            if self._replayed(change):
+                return
+            # Changes come in stream order: once one is past the replay, all later ones are.
+            self._skip_through.pop(change.stream, None)
+        if self._direct is not None:
+            self._write(change)
             return
         if self.coalesce_key is not None:
             key = self.coalesce_key(change)
@@ -84,6 +122,14 @@ class Mailbox:
             self.overflowed = True
             self._items.clear()
         self._ready.set()
+
+    def _write(self, change: Change) -> None:
+        assert self._direct is not None and self._frame is not None
+        frame = self._frame(change)
+        if frame and not self._direct.write(frame):
+            # Its buffer is full or it is closing: drop it rather than wait for it.
+            self.overflowed = True
+            self._ready.set()
 
     async def take(self) -> list[Change]:
         """Wait for changes, then take all of them (empty if the mailbox overflowed)."""
