@@ -22,9 +22,35 @@ async def read_json(request: Request) -> Any:
         if len(body) > MAX_BODY_BYTES:
             raise ApiError(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
     try:
-        return json.loads(body)
+        parsed = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ApiError(422, "The request body is not valid JSON.", {"body": "not valid JSON"}) from None
     except RecursionError:
         # A few kilobytes of "[[[[" exhaust the decoder's stack: bad input, not a server fault.
         raise ApiError(422, "The request body is nested too deeply.", {"body": "nested too deeply"}) from None
+    where = _not_text(parsed)
+    if where is not None:
+        raise ApiError(422, "The request has text that is not valid Unicode.", {where or "body": "not valid text"})
+    return parsed
+
+
+def _not_text(value: Any, path: str = "") -> str | None:
+    """Where the body holds half a surrogate pair ("\\ud800": valid JSON, not valid text)."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = ((f"[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for key, item in items:
+        name = f"{path}.{key}" if path and not str(key).startswith("[") else f"{path}{key}"
+        found = _not_text(key, name) if isinstance(key, str) and _not_text(key) is not None else _not_text(item, name)
+        if found is not None:
+            return found
+    return None

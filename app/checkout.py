@@ -56,6 +56,10 @@ def parse_checkout(body: Any, catalog: Mapping[int, Product]) -> Checkout:
     email = _text(body, "email", 254, errors)
     if email and not _EMAIL.match(email):
         errors["email"] = "not a valid email address"
+    elif email and not email.isascii():
+        # Internationalised addresses need SMTPUTF8 end to end; refuse them up front
+        # rather than accept an order whose emails can never be sent.
+        errors["email"] = "use an email address in plain ASCII characters"
     name = _text(body, "name", 200, errors)
     address = _text(body, "address", 500, errors)
     method = body.get("payment_method")

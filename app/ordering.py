@@ -95,11 +95,21 @@ def _place(outbox: Outbox, body: Any, key: str | None) -> dict[str, Any]:
 
 def order_for_owner(outbox: Outbox, order_id: str, token: str | None) -> dict[str, Any] | None:
     """The order, if ``token`` is its token; otherwise None (the caller answers 404)."""
+    return order_for_owner_at(outbox, order_id, token)[0]
+
+
+def order_for_owner_at(outbox: Outbox, order_id: str, token: str | None) -> tuple[dict[str, Any] | None, str]:
+    """The order for its owner (as ``order_for_owner``) and the ``orders`` stream position it reflects.
+
+    Both come from one snapshot: read apart, a change projected in between would be in
+    neither the order shown nor the replay after the position, and a live page would miss it.
+    """
     with outbox.db.snapshot() as conn:
+        position = read_model.position(conn, "orders")
         checkout = conn.execute(
             select(tables.checkouts.c.token_hash).where(tables.checkouts.c.order_id == order_id)
         ).scalar()
         if checkout is None or not matches(token, checkout):
-            return None
+            return None, position
         row = read_model.order_row(conn, order_id)
-        return read_model.order_view(row) if row is not None else None
+        return (read_model.order_view(row) if row is not None else None), position

@@ -20,7 +20,7 @@ from app import cart, clerks, csrf, read_model
 from app.auth import SESSION_COOKIE
 from app.checkout import PAYMENT_METHODS
 from app.errors import ApiError, InvalidInput
-from app.ordering import order_for_owner, place_order
+from app.ordering import order_for_owner_at, place_order
 from app.state import gateway
 from app.warehouse_requests import request_dispatch, request_restock
 from app.web import TEMPLATES, render, timeline
@@ -151,15 +151,11 @@ async def checkout(request: Request) -> Response:
 async def order_page(request: Request) -> Response:
     order_id, token = request.path_params["order_id"], request.query_params.get("token")
     gw = gateway(request)
-    order = await run_in_threadpool(order_for_owner, gw.outbox, order_id, token)
+    # One snapshot: the page's socket replays from exactly what the page shows.
+    order, position = await run_in_threadpool(order_for_owner_at, gw.outbox, order_id, token)
     if order is None:
         return render(request, "error.html", {"message": "No such order (check the link in your email)."}, 404)
-
-    def position() -> str:
-        with gw.db.snapshot() as conn:
-            return read_model.position(conn, "orders")
-
-    context = {**timeline(order), "token": token, "stream_id": await run_in_threadpool(position)}
+    context = {**timeline(order), "token": token, "stream_id": position}
     return render(request, "order.html", context)
 
 

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 REPLAY_PAGE = 500
 # Close codes the htmx WebSocket extension reconnects after.
 TRY_AGAIN_LATER = 1013
+HUB_START_TIMEOUT_S = 5.0
 MAX_CLIENT_MESSAGE = 4096
 MAX_CLIENT_MESSAGES_PER_S = 20
 
@@ -41,6 +42,11 @@ class Feed:
 
 async def serve(websocket: WebSocket, hub: Hub, client: aioredis.Redis, feed: Feed, first: Sequence[str] = ()) -> None:
     """Run an accepted socket until the client leaves, lags too far, or the server stops."""
+    if not await hub.reading(feed.cursors.keys(), HUB_START_TIMEOUT_S):
+        # Redis is away (or the process is starting): come back from the same cursor later.
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(code=TRY_AGAIN_LATER, reason="live feed starting; reconnect")
+        return
     mailbox = hub.subscribe(feed.cursors.keys(), feed.accepts, feed.coalesce_key)
     listener = asyncio.create_task(_listen(websocket))
     try:
@@ -74,11 +80,12 @@ async def serve(websocket: WebSocket, hub: Hub, client: aioredis.Redis, feed: Fe
 
 async def _replay(websocket: WebSocket, client: aioredis.Redis, feed: Feed) -> dict[str, str]:
     replayed: dict[str, str] = {}
-    return replayed
     for stream, after in feed.cursors.items():
         if not after:
             continue
-        start = after
+        # The client has everything up to its cursor: a reader that lags behind the page
+        # must not send those changes again, even when there is nothing to replay.
+        start = replayed[stream] = after
         while True:
             entries = cast(list[Any], await client.xrange(stream, min=f"({start}", max="+", count=REPLAY_PAGE))
             if not entries:

@@ -150,6 +150,8 @@ class Hub:
         self._mailboxes: set[Mailbox] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        # Set once a stream's reader knows where it starts (the stream's end at start-up).
+        self._reading = {stream: asyncio.Event() for stream in self.streams}
 
     def subscribe(
         self,
@@ -173,6 +175,19 @@ class Hub:
         for mailbox in list(self._mailboxes):
             if change.stream in mailbox.streams:
                 mailbox.offer(change)
+
+    async def reading(self, streams: Iterable[str], timeout: float) -> bool:
+        """Wait until the readers of ``streams`` know where they start; False after ``timeout``.
+
+        A socket must subscribe only then: a reader still looking for the stream's end
+        could place it after a change the socket's replay has just missed.
+        """
+        waits = [self._reading[stream].wait() for stream in streams if stream in self._reading]
+        try:
+            await asyncio.wait_for(asyncio.gather(*waits), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._read(stream), name=f"hub-{stream}") for stream in self.streams]
@@ -204,6 +219,7 @@ class Hub:
                 if last_id is None:
                     last_id = await _tail_id(client, stream)
                     self.last_ids[stream] = last_id
+                    self._reading[stream].set()
                 reply = await client.xread({stream: last_id}, block=BLOCK_MS, count=500)
                 delay = 0.05
             except asyncio.CancelledError:

@@ -16,11 +16,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from app import clerks, read_model
+from app import clerks
 from app.auth import SESSION_COOKIE
 from app.live.feed import Feed, serve, shared
 from app.live.hub import Change
-from app.ordering import order_for_owner
+from app.ordering import order_for_owner, order_for_owner_at
 from app.state import gateway
 from app.stream_ids import is_stream_id
 from app.web import fragment, timeline
@@ -139,16 +139,18 @@ async def order_socket(websocket: WebSocket) -> None:
     """
     if await _refuse_foreign(websocket):
         return
-    order = await _owned_order(websocket)
+    gw = gateway(websocket)
+    order_id, token = websocket.path_params["order_id"], websocket.query_params.get("token")
+    # The order and the position it reflects in one snapshot, so the replay starts where it ends.
+    order, position = await run_in_threadpool(order_for_owner_at, gw.outbox, order_id, token)
     if order is None:
         await websocket.close(code=POLICY_VIOLATION)  # same answer for "no such order" and "wrong token"
         return
     await websocket.accept()
-    gw = gateway(websocket)
     after = _cursor(websocket, "after")
     first: list[str] = []
     if after is None:
-        after = await run_in_threadpool(_position, gw, "orders")
+        after = position
         current = {"type": f"order.{order['status']}", "order_id": order["order_id"], "status": order["status"]}
         first.append(json.dumps({**current, "stream_id": after}))
     feed = Feed({"orders": after}, order_messages, _for_order(order["order_id"]))
@@ -218,7 +220,7 @@ def _order_rows(order: dict[str, Any]) -> str:
     context = {"o": {**order, "dispatch_requested": False}, "csrf_token": ""}
     if status == "confirmed":
         html += f'<ul hx-swap-oob="beforeend:#ready-orders">{fragment("partials/ready_order.html", **context)}</ul>'
-    elif status in ("dispatched", "shipped", "delivered"):
+    elif status in ("dispatched", "shipped"):  # as the page renders it: delivered orders leave the list
         html += f'<ul hx-swap-oob="afterbegin:#recent-orders">{fragment("partials/recent_order.html", **context)}</ul>'
     return html
 
@@ -241,11 +243,6 @@ async def console_socket(websocket: WebSocket) -> None:
         accepts=lambda c: c.type == "stock.changed" or c.type.startswith("order."),
     )
     await serve(websocket, gw.hub, gw.redis, feed)
-
-
-def _position(gw: Any, stream: str) -> str:
-    with gw.db.snapshot() as conn:
-        return read_model.position(conn, stream)
 
 
 ROUTES = [
