@@ -1,0 +1,102 @@
+"""Debian's chromium driven by Playwright, and a whole stack (the Procfile) per test module.
+
+Playwright's own browser downloads are never used: the tests launch ``/usr/bin/chromium``
+and are skipped (with the reason) where it is missing, except on CI (``CI`` set), where
+they must run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Playwright, ViewportSize, expect, sync_playwright
+
+from tests.browser.shop import ShopApi
+from tests.support.stack import Stack, running_stack
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LAPTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+# The simulated carrier picks up and delivers a second after the previous step.
+STACK_ENV = {"SHIP_DELAY_S": "1", "DELIVER_DELAY_S": "1"}
+TIMEOUT_MS = 20_000
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+class Visitors:
+    """Fresh browser profiles (own cookies: own cart, own session), closed after the test."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self.contexts: list[BrowserContext] = []
+
+    def new(self, viewport: ViewportSize = LAPTOP) -> BrowserContext:
+        context = self.browser.new_context(viewport=viewport)
+        context.set_default_timeout(TIMEOUT_MS)
+        self.contexts.append(context)
+        return context
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def chromium() -> Path:
+    """Checked before anything else (autouse): no stack is started for tests that cannot run."""
+    if not CHROMIUM.exists():
+        reason = f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; on CI the browser tests must run")
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def playwright(chromium: Path) -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright, chromium: Path) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture
+def visitors(browser: Browser) -> Iterator[Visitors]:
+    people = Visitors(browser)
+    try:
+        yield people
+    finally:
+        people.close()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole system for one test module; tests pick their own products and orders."""
+    with running_stack(tmp_path_factory.mktemp("stack"), env=STACK_ENV) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def api(stack: Stack) -> ShopApi:
+    shop = ShopApi(stack)
+    shop.wait_for_catalog()
+    return shop

@@ -1,0 +1,81 @@
+"""Screenshots for the docs, taken by the tests' own browser (overwritten on every run).
+
+``docs/screenshots/``: the storefront at a laptop and a phone viewport, an order page,
+and the clerk's console with orders ready to dispatch. The pages are first put in a
+representative state through the contract: a delivered order, one on its way, two
+waiting for the clerk. Each page must also fit its viewport's width.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import LAPTOP, PHONE, Visitors
+from tests.browser.shop import LIVE, ShopApi, log_in_clerk
+from tests.support.stack import ROOT, Stack
+
+pytestmark = [pytest.mark.browser, pytest.mark.stack]
+
+SHOTS = ROOT / "docs" / "screenshots"
+MUG, KETTLE, DRIPPER, FILTERS, ETHIOPIA, SCALE, TEAPOT, SENCHA = 1, 2, 4, 5, 6, 8, 9, 10
+
+
+def fits_its_width(page: Page) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+def shoot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert fits_its_width(page), f"{name}: the page is wider than its viewport"
+    page.screenshot(path=SHOTS / name, full_page=True, animations="disabled")
+
+
+@pytest.fixture(scope="module")
+def delivered(stack: Stack, api: ShopApi) -> Iterator[dict[str, str]]:
+    """A delivered order, one dispatched (shipping paused), two ready for the clerk."""
+    customer = {"email": "grace@example.com", "name": "Grace Hopper", "address": "1 Compiler Lane, Arlington VA"}
+    done = api.place_order({KETTLE: 1, DRIPPER: 1, FILTERS: 2}, customer=customer)
+    api.wait_for_status(done, "confirmed")
+    api.dispatch(done["order_id"])
+    api.wait_for_status(done, "delivered")
+
+    stack.signal("shipping", signal.SIGSTOP)
+    try:
+        away = api.place_order({ETHIOPIA: 2}, customer={**customer, "name": "Alan Turing"})
+        api.wait_for_status(away, "confirmed")
+        api.dispatch(away["order_id"])
+        api.wait_for_status(away, "dispatched")
+        for items, name in (({MUG: 2, SCALE: 1}, "Ada Lovelace"), ({TEAPOT: 1, SENCHA: 2}, "Katherine Johnson")):
+            api.wait_for_status(api.place_order(items, customer={**customer, "name": name}), "confirmed")
+        yield done
+    finally:
+        stack.signal("shipping", signal.SIGCONT)
+
+
+def test_warehouse_console(stack: Stack, delivered: dict[str, str], visitors: Visitors) -> None:
+    console = log_in_clerk(visitors.new(LAPTOP), stack.url)
+    expect(console.get_by_role("button", name="Dispatch")).to_have_count(2)
+    expect(console.locator("#recent-orders > li")).to_have_count(1)
+    shoot(console, "warehouse.png")
+
+
+def test_storefront(stack: Stack, delivered: dict[str, str], visitors: Visitors) -> None:
+    for viewport, name in ((LAPTOP, "storefront.png"), (PHONE, "storefront-phone.png")):
+        page = visitors.new(viewport).new_page()
+        page.goto(stack.url)
+        expect(page.locator("#live-state")).to_have_text(LIVE)
+        expect(page.locator(".card")).to_have_count(12)
+        shoot(page, name)
+
+
+def test_order_page(stack: Stack, delivered: dict[str, str], visitors: Visitors) -> None:
+    page = visitors.new(LAPTOP).new_page()
+    page.goto(stack.url + delivered["tracking_url"])
+    expect(page.locator("#live-state")).to_have_text(LIVE)
+    expect(page.locator("#order-status")).to_have_text("delivered")
+    expect(page.locator("#tracking-number")).to_be_visible()
+    shoot(page, "order.png")
