@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.report import table
 from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
 
@@ -44,6 +45,66 @@ def run(workdir: Path, sizes: tuple[int, ...] = SIZES) -> list[LiveFigure]:
             for size in sizes:
                 figures.append(_measure(server, size, redis_server.url, workdir / f"{server}-{size}"))
     return figures
+
+
+P99_TARGETS_MS = {1_000: 30.0, 5_000: 100.0}
+KIB_PER_SOCKET_TARGET = 35.0
+
+
+def report(figures: list[LiveFigure]) -> str:
+    """Gateway beside the bare baseline, per socket count, and the targets."""
+    by_key = {(f.server, f.sockets): f for f in figures}
+    rows = []
+    for size in sorted({f.sockets for f in figures}):
+        ours, base = by_key[("gateway", size)], by_key[("baseline", size)]
+        rows.append(
+            [
+                f"{size:,}",
+                f"{ours.p50_ms:.1f}",
+                f"{ours.p99_ms:.1f}",
+                f"{base.p50_ms:.1f}",
+                f"{base.p99_ms:.1f}",
+                f"{ours.p99_ms / base.p99_ms:.2f}",
+                f"{ours.kib_per_socket:.1f}",
+                f"{base.kib_per_socket:.1f}",
+            ]
+        )
+    targets = [
+        [
+            f"p99 at {size:,} sockets (ms)",
+            f"{by_key[('gateway', size)].p99_ms:.1f}",
+            f"{limit:.0f}",
+            _met(by_key[("gateway", size)].p99_ms <= limit),
+        ]
+        for size, limit in P99_TARGETS_MS.items()
+        if ("gateway", size) in by_key
+    ]
+    worst = max(f.kib_per_socket for f in figures if f.server == "gateway")
+    targets.append(
+        [
+            "memory per socket (KiB)",
+            f"{worst:.1f}",
+            f"{KIB_PER_SOCKET_TARGET:.0f}",
+            _met(worst <= KIB_PER_SOCKET_TARGET),
+        ]
+    )
+    return "\n".join(
+        [
+            f"Live push: a stock change added to the stream -> the last of N sockets has it ({EVENTS_PER_SIZE} changes",
+            "per N; clients in a separate process). Baseline: a bare Starlette WebSocket broadcast of the same messages.",
+            "",
+            table(
+                ["sockets", "p50 ms", "p99 ms", "bare p50", "bare p99", "p99 ratio", "KiB/socket", "bare KiB"],
+                rows,
+            ),
+            "",
+            table(["measure", "value", "target", "met"], targets),
+        ]
+    )
+
+
+def _met(met: bool) -> str:
+    return "yes" if met else "NO"
 
 
 def _measure(server: str, size: int, redis_url: str, data_dir: Path) -> LiveFigure:

@@ -14,6 +14,7 @@ import os
 import struct
 import time
 from collections.abc import Callable
+from typing import Any
 
 
 class Client(asyncio.Protocol):
@@ -23,12 +24,13 @@ class Client(asyncio.Protocol):
         self.opened = opened
         self.buffer = b""
         self.upgraded = False
-        self.transport: asyncio.Transport | None = None
+        self.transport: Any = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment] # uvloop's transports are not asyncio.Transport subclasses
+        # Any: uvloop's transports are not asyncio.Transport subclasses, but they write.
+        self.transport = transport
         key = base64.b64encode(os.urandom(16)).decode()
-        transport.write(
+        self.transport.write(
             (
                 f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"

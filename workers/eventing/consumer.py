@@ -206,7 +206,8 @@ class Consumer:
             self._after_failure(received, raw[(received.stream, received.entry_id)], error)
         if failed:
             self._failures += 1
-            delay = min(self.settings.retry_delay_s * 2 ** (self._failures - 1), 5.0)
+            # The exponent is capped: 2 ** n as a float overflows after ~1,000 failing turns.
+            delay = min(self.settings.retry_delay_s * 2 ** min(self._failures - 1, 16), 5.0)
             self._pending_due = time.monotonic() + delay
         elif work:
             self._failures = 0

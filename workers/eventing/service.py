@@ -67,12 +67,17 @@ def open_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
 
 
 def consumer_settings(settings: Settings, **overrides: Any) -> ConsumerSettings:
-    """Consumer settings from the environment (``MAX_DELIVERIES``, ``CLAIM_IDLE_MS``, ...)."""
+    """Consumer settings from the environment (``MAX_DELIVERIES``, ``CLAIM_IDLE_MS``, ...).
+
+    ``CONSUMER_NAME`` gives a replica a name that survives restarts (one per replica), so
+    a restarted process drains its own pending list at once; by default the name is
+    host and pid, and a dead process's entries are taken over after ``CLAIM_IDLE_MS``.
+    """
     values: dict[str, Any] = {
         "batch_size": settings.integer("CONSUMER_BATCH_SIZE", 200),
         "claim_idle_ms": settings.integer("CLAIM_IDLE_MS", 30_000),
         "max_deliveries": max(1, settings.integer("MAX_DELIVERIES", 5)),
-        "consumer_name": default_consumer_name(),
+        "consumer_name": settings.text("CONSUMER_NAME") or default_consumer_name(),
     }
     values.update(overrides)
     return ConsumerSettings(**values)
