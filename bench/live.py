@@ -90,8 +90,9 @@ def report(figures: list[LiveFigure]) -> str:
     )
     return "\n".join(
         [
-            f"Live push: a stock change added to the stream -> the last of N sockets has it ({EVENTS_PER_SIZE} changes",
-            "per N; clients in a separate process). Baseline: a bare Starlette WebSocket broadcast of the same messages.",
+            "Live push: a stock change added to the stream -> the last of N sockets has it",
+            f"({EVENTS_PER_SIZE} changes per N; clients in a separate process).",
+            "Baseline: a bare Starlette WebSocket broadcast of the same messages to the same sockets.",
             "",
             table(
                 ["sockets", "p50 ms", "p99 ms", "bare p50", "bare p99", "p99 ratio", "KiB/socket", "bare KiB"],
