@@ -18,8 +18,9 @@ def bearer_token(conn: HTTPConnection) -> str | None:
 
 
 async def current_clerk(conn: HTTPConnection) -> clerks.Session | None:
-    token = bearer_token(conn) or conn.cookies.get(SESSION_COOKIE)
-    return await run_in_threadpool(clerks.session_for, gateway(conn).db, token)
+    """The clerk behind a bearer token. The JSON API takes no cookies: a cookie is sent by
+    the browser on its own, so a cookie-authenticated API would need CSRF checks too."""
+    return await run_in_threadpool(clerks.session_for, gateway(conn).db, bearer_token(conn))
 
 
 async def require_clerk(conn: HTTPConnection) -> clerks.Session:

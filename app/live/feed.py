@@ -19,9 +19,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from app.live.direct import DirectSender, text_frame
 from app.live.hub import Change, Hub, Mailbox, parse_entry
+from workers.eventing.redis_client import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
 
+_REDIS_AWAY: tuple[type[Exception], ...] = (*TRANSIENT_ERRORS, aioredis.ResponseError)
 REPLAY_PAGE = 500
 # Close codes the htmx WebSocket extension reconnects after.
 TRY_AGAIN_LATER = 1013
@@ -70,6 +72,10 @@ async def serve(websocket: WebSocket, hub: Hub, client: aioredis.Redis, feed: Fe
                 log.warning("socket ended with %r", exc)
     except (WebSocketDisconnect, RuntimeError):
         pass  # the client went away mid-replay
+    except _REDIS_AWAY as exc:
+        # Redis went away mid-replay: the client comes back from its cursor later.
+        log.warning("socket replay interrupted: %r", exc)
+        await _drop_laggard(websocket)
     finally:
         hub.unsubscribe(mailbox)
         listener.cancel()

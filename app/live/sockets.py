@@ -151,7 +151,8 @@ async def order_socket(websocket: WebSocket) -> None:
     first: list[str] = []
     if after is None:
         after = position
-        current = {"type": f"order.{order['status']}", "order_id": order["order_id"], "status": order["status"]}
+        event_type = "order.placed" if order["status"] == "pending" else f"order.{order['status']}"
+        current = {"type": event_type, "order_id": order["order_id"], "status": order["status"]}
         first.append(json.dumps({**current, "stream_id": after}))
     feed = Feed({"orders": after}, order_messages, _for_order(order["order_id"]))
     await serve(websocket, gw.hub, gw.redis, feed, first)

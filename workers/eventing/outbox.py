@@ -7,17 +7,39 @@ same transaction, and once it commits the relay is woken to send them.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from workers.eventing.database import Database
 from workers.eventing.envelope import Envelope, EventData
-from workers.eventing.registry import EVENT_FIELD, Received, Registry
+from workers.eventing.ids import uuid7
+from workers.eventing.registry import Received, Registry
 from workers.eventing.tables import backbone_tables
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Published:
+    """An event a unit of work staged: its envelope's metadata and its JSON."""
+
+    id: str
+    type: str
+    source: str
+    aggregate_id: str
+    aggregate_version: int
+    correlation_id: str
+    causation_id: str | None
+    payload: str
+
+    def envelope(self) -> Envelope:
+        """The envelope, parsed back from the JSON (for callers that want the whole of it)."""
+        return Envelope.model_validate_json(self.payload)
 
 
 class UnitOfWork:
@@ -28,7 +50,7 @@ class UnitOfWork:
         self.source = source
         self.cause = cause
         self._registry = registry
-        self.staged: list[tuple[Envelope, dict[bytes, bytes]]] = []
+        self.staged: list[Published] = []
 
     def publish(
         self,
@@ -37,22 +59,39 @@ class UnitOfWork:
         aggregate_id: str,
         aggregate_version: int,
         correlation_id: str | None = None,
-    ) -> Envelope:
+    ) -> Published:
         """Stage an event; it is written to the outbox when the transaction commits.
 
         Correlation and causation follow the event being handled, if any.
         """
         cause = self.cause.envelope if self.cause is not None else None
-        envelope = Envelope.wrap(
-            data,
-            source=self.source,
-            aggregate_id=aggregate_id,
-            aggregate_version=aggregate_version,
-            correlation_id=correlation_id or (cause.correlation_id if cause else aggregate_id),
-            causation_id=cause.id if cause else None,
+        self._registry.model(data.TYPE)  # an unregistered type fails here, before the commit
+        correlation = correlation_id or (cause.correlation_id if cause else aggregate_id)
+        if not 0 < len(aggregate_id) <= 100 or not 0 < len(correlation) <= 100 or aggregate_version < 0:
+            raise ValueError(
+                "an event needs an aggregate_id and correlation_id of 1 to 100 characters and a version >= 0"
+            )
+        event_id, causation = uuid7(), (cause.id if cause else None)
+        # ``data`` was validated when it was made and the rest of the envelope is ours: it
+        # is written out in one pass rather than built as a model, validated and dumped
+        # again (this is the hot path of every handler). Readers validate it all.
+        head = {
+            "id": event_id,
+            "type": data.TYPE,
+            "schema_version": data.SCHEMA_VERSION,
+            "source": self.source,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "aggregate_id": aggregate_id,
+            "aggregate_version": aggregate_version,
+            "correlation_id": correlation,
+            "causation_id": causation,
+        }
+        payload = f'{json.dumps(head, separators=(",", ":"))[:-1]},"data":{data.model_dump_json()}}}'
+        published = Published(
+            event_id, data.TYPE, self.source, aggregate_id, aggregate_version, correlation, causation, payload
         )
-        self.staged.append((envelope, self._registry.encode(envelope)))
-        return envelope
+        self.staged.append(published)
+        return published
 
 
 class Outbox:
@@ -86,14 +125,14 @@ class Outbox:
         now = time.time()
         rows = [
             {
-                "event_id": envelope.id,
-                "stream": self.registry.stream_of(envelope.type),
-                "event_type": envelope.type,
-                "payload": fields[EVENT_FIELD].decode(),
+                "event_id": event.id,
+                "stream": self.registry.stream_of(event.type),
+                "event_type": event.type,
+                "payload": event.payload,
                 "created_at": now,
                 "sent_at": None,
             }
-            for envelope, fields in uow.staged
+            for event in uow.staged
         ]
         uow.conn.execute(insert(self.table), rows)
 

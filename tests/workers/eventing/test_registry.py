@@ -18,7 +18,7 @@ def test_an_encoded_event_decodes_to_its_typed_data(unique: str) -> None:
     received = events.registry.decode(events.stream, "1-0", events.registry.encode(envelope))
     assert isinstance(received.data, events.happened)
     assert received.data.n == 5
-    assert received.envelope == envelope
+    assert received.envelope.model_dump(mode="json") == envelope.model_dump(mode="json")
     assert (received.stream, received.entry_id) == (events.stream, "1-0")
 
 

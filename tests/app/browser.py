@@ -1,0 +1,110 @@
+"""What a browser sees of the gateway: socket messages (with a deadline) and elements by id."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from typing import Any
+
+import anyio
+from starlette.testclient import WebSocketTestSession
+from starlette.types import Message
+
+DEADLINE_S = 10.0
+
+
+def next_message(websocket: WebSocketTestSession, timeout: float = DEADLINE_S) -> Message:
+    """The next message the server sent, failing (instead of hanging) after ``timeout``."""
+
+    async def receive() -> Message:
+        with anyio.fail_after(timeout):
+            message: Message = await websocket._send_rx.receive()
+            return message
+
+    return websocket.portal.call(receive)
+
+
+def next_json(websocket: WebSocketTestSession, timeout: float = DEADLINE_S) -> dict[str, Any]:
+    message = next_message(websocket, timeout)
+    assert message["type"] == "websocket.send", message
+    body: dict[str, Any] = json.loads(message["text"])
+    return body
+
+
+def next_text(websocket: WebSocketTestSession, timeout: float = DEADLINE_S) -> str:
+    message = next_message(websocket, timeout)
+    assert message["type"] == "websocket.send", message
+    return str(message["text"])
+
+
+class _Elements(HTMLParser):
+    """Text, attributes and buttons of elements with an id, and the page's form inputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: dict[str, str] = {}
+        self.attrs: dict[str, dict[str, str | None]] = {}
+        self.buttons: dict[str, list[str]] = {}
+        self.inputs: dict[str, str] = {}
+        self._open: list[str | None] = []
+        self._button: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = dict(attrs)
+        if tag == "input" and named.get("name"):
+            self.inputs[str(named["name"])] = named.get("value") or ""
+        if tag in _VOID:
+            return
+        if tag == "button":
+            self._button = []
+        element_id = named.get("id")
+        if element_id:
+            self.attrs[element_id] = named
+            self.text.setdefault(element_id, "")
+            self.buttons.setdefault(element_id, [])
+        self._open.append(element_id)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _VOID or not self._open:
+            return
+        if tag == "button" and self._button is not None:
+            label = " ".join("".join(self._button).split())
+            for element_id in self._open:
+                if element_id:
+                    self.buttons[element_id].append(label)
+            self._button = None
+        self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        if self._button is not None:
+            self._button.append(data)
+        for element_id in self._open:
+            if element_id:
+                self.text[element_id] += data
+
+
+_VOID = frozenset({"input", "br", "img", "meta", "link", "hr", "source"})
+
+
+def elements(html: str) -> _Elements:
+    parser = _Elements()
+    parser.feed(html)
+    return parser
+
+
+def text_of(html: str, element_id: str) -> str | None:
+    """The text of the element with ``element_id`` (stripped), or None when there is none."""
+    found = elements(html).text.get(element_id)
+    return None if found is None else re.sub(r"\s+", " ", found).strip()
+
+
+def form_token(html: str) -> str:
+    """The CSRF token a page rendered into its forms (or, on a page without forms, into htmx's headers)."""
+    found = elements(html)
+    if "csrf_token" in found.inputs:
+        return found.inputs["csrf_token"]
+    match = re.search(r"hx-headers='(\{[^']*\})'", html)
+    assert match, "the page carries no CSRF token"
+    token: str = json.loads(match.group(1))["X-CSRF-Token"]
+    return token

@@ -1,0 +1,210 @@
+"""The live hub: bounded mailboxes per socket, and one XREAD reader per stream fanning out to them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from app.live.direct import DirectSender
+from app.live.hub import Change, Hub, Mailbox, parse_entry
+from app.stream_ids import id_key
+from tests.support.redis_server import RedisServer
+
+
+def stock(entry_id: str, product_id: int, on_hand: int, stream: str = "stock") -> Change:
+    event = {"id": f"event-{entry_id}", "type": "stock.changed", "data": {"product_id": product_id, "on_hand": on_hand}}
+    return Change(stream, entry_id, event, id_key(entry_id))
+
+
+class FakeSocket(DirectSender):
+    """A socket the hub writes frames to; ``room`` frames fit in its buffer."""
+
+    def __init__(self, room: int = 100) -> None:
+        super().__init__(protocol=None)
+        self.frames: list[bytes] = []
+        self.room = room
+
+    def write(self, frame: bytes) -> bool:
+        if len(self.frames) >= self.room:
+            return False
+        self.frames.append(frame)
+        return True
+
+
+def frame(change: Change) -> bytes:
+    return change.entry_id.encode()
+
+
+def by_product(change: Change) -> Any:
+    return change.data["product_id"]
+
+
+async def test_a_mailbox_hands_over_every_change_in_order() -> None:
+    mailbox = Mailbox(frozenset({"stock"}))
+    changes = [stock("1-0", 1, 5), stock("2-0", 1, 4), stock("3-0", 2, 9)]
+
+    for change in changes:
+        mailbox.offer(change)
+
+    assert await mailbox.take() == changes
+
+
+async def test_a_coalescing_mailbox_keeps_only_the_newest_change_per_key() -> None:
+    mailbox = Mailbox(frozenset({"stock"}), coalesce_key=by_product)
+
+    for change in [stock("1-0", 1, 5), stock("2-0", 2, 9), stock("3-0", 1, 4), stock("4-0", 1, 3)]:
+        mailbox.offer(change)
+
+    # Product 1's newest figures moved behind product 2's: the order of the newest changes is kept.
+    assert [(c.entry_id, c.data["on_hand"]) for c in await mailbox.take()] == [("2-0", 9), ("4-0", 3)]
+
+
+async def test_a_burst_for_one_key_never_overflows_a_coalescing_mailbox() -> None:
+    mailbox = Mailbox(frozenset({"stock"}), coalesce_key=by_product, limit=3)
+
+    for n in range(100):
+        mailbox.offer(stock(f"{n + 1}-0", 1, n))
+
+    assert not mailbox.overflowed
+    assert [c.data["on_hand"] for c in await mailbox.take()] == [99]
+
+
+async def test_a_mailbox_that_falls_too_far_behind_is_marked_and_emptied() -> None:
+    mailbox = Mailbox(frozenset({"stock"}), limit=3)
+
+    for n in range(4):
+        mailbox.offer(stock(f"{n + 1}-0", n + 1, 1))
+    mailbox.offer(stock("9-0", 9, 1))  # ignored: the socket is about to be dropped
+
+    assert mailbox.overflowed
+    assert await mailbox.take() == []
+
+
+async def test_a_mailbox_ignores_what_its_socket_does_not_follow() -> None:
+    mailbox = Mailbox(frozenset({"stock"}), accepts=lambda c: c.data["product_id"] == 2)
+
+    mailbox.offer(stock("1-0", 1, 5))
+    mailbox.offer(stock("2-0", 2, 5))
+
+    assert [c.entry_id for c in await mailbox.take()] == ["2-0"]
+
+
+async def test_changes_the_replay_already_sent_are_dropped_waiting_or_arriving() -> None:
+    mailbox = Mailbox(frozenset({"stock"}))
+    mailbox.offer(stock("1-0", 1, 5))
+    mailbox.offer(stock("2-0", 1, 4))
+
+    mailbox.skip_through({"stock": "2-0"})
+    mailbox.offer(stock("2-0", 1, 4))  # a reader behind the replay delivers it late
+    mailbox.offer(stock("3-0", 1, 3))
+
+    assert [c.entry_id for c in await mailbox.take()] == ["3-0"]
+
+
+async def test_a_direct_mailbox_writes_what_waited_then_each_change_at_once() -> None:
+    mailbox = Mailbox(frozenset({"stock"}))
+    socket = FakeSocket()
+    mailbox.offer(stock("1-0", 1, 5))
+
+    mailbox.go_direct(socket, frame)
+    mailbox.offer(stock("2-0", 1, 4))
+
+    assert socket.frames == [b"1-0", b"2-0"]
+    assert not mailbox.overflowed
+
+
+async def test_a_direct_socket_whose_buffer_is_full_is_marked_a_laggard() -> None:
+    mailbox = Mailbox(frozenset({"stock"}))
+    socket = FakeSocket(room=1)
+    mailbox.go_direct(socket, frame)
+
+    mailbox.offer(stock("1-0", 1, 5))
+    mailbox.offer(stock("2-0", 1, 4))
+    mailbox.offer(stock("3-0", 1, 3))
+
+    assert socket.frames == [b"1-0"]
+    assert mailbox.overflowed
+    assert await asyncio.wait_for(mailbox.take(), 5) == []  # wakes the task that closes the socket
+
+
+async def test_take_waits_for_the_next_change() -> None:
+    mailbox = Mailbox(frozenset({"stock"}))
+    waiting = asyncio.create_task(mailbox.take())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+
+    mailbox.offer(stock("1-0", 1, 5))
+
+    assert [c.entry_id for c in await asyncio.wait_for(waiting, 5)] == ["1-0"]
+
+
+async def test_the_hub_delivers_a_change_to_the_mailboxes_of_its_stream_only() -> None:
+    hub = Hub("redis://unused", ["stock", "orders"])
+    on_stock, on_orders = hub.subscribe(["stock"]), hub.subscribe(["orders"])
+    gone = hub.subscribe(["stock"])
+    hub.unsubscribe(gone)
+
+    hub.publish(stock("1-0", 1, 5))
+
+    assert hub.subscribers == 2
+    assert [c.entry_id for c in await on_stock.take()] == ["1-0"]
+    assert not on_orders._items and not gone._items
+
+
+def test_an_entry_is_read_as_a_change() -> None:
+    event = {"id": "e1", "type": "stock.changed", "data": {"product_id": 3}}
+
+    change = parse_entry("stock", b"5-1", {b"type": b"stock.changed", b"event": json.dumps(event).encode()})
+
+    assert change == Change("stock", "5-1", event, (5, 1))
+    assert (change.type, change.data) == ("stock.changed", {"product_id": 3})
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{}, {b"event": b"{not json"}, {b"event": b"[1, 2]"}, {b"event": b"\xff"}],
+    ids=["no-event", "broken-json", "not-an-object", "not-utf8"],
+)
+def test_an_unreadable_entry_is_skipped(fields: dict[bytes, bytes]) -> None:
+    assert parse_entry("stock", b"5-1", fields) is None
+
+
+def test_a_change_without_data_has_empty_data() -> None:
+    assert Change("stock", "1-0", {"type": "stock.changed", "data": "oops"}).data == {}
+
+
+async def _added(client: aioredis.Redis, stream: str, event: dict[str, Any]) -> str:
+    entry_id = await client.xadd(stream, {"type": event["type"], "event": json.dumps(event)})
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+
+async def _ready(hub: Hub, stream: str) -> None:
+    while stream not in hub.last_ids:
+        await asyncio.sleep(0.01)
+
+
+async def test_the_hub_follows_a_stream_from_its_end_and_across_a_redis_restart(redis_server: RedisServer) -> None:
+    client = aioredis.Redis.from_url(redis_server.url)
+    before = await _added(client, "stock", {"type": "stock.changed", "data": {"product_id": 1}})
+    hub = Hub(redis_server.url, ["stock"])
+    await hub.start()
+    try:
+        await asyncio.wait_for(_ready(hub, "stock"), 5)
+        assert hub.last_ids["stock"] == before  # what was there before it started is not pushed
+        mailbox = hub.subscribe(["stock"])
+
+        first = await _added(client, "stock", {"type": "stock.changed", "data": {"product_id": 1}})
+        assert [c.entry_id for c in await asyncio.wait_for(mailbox.take(), 5)] == [first]
+
+        redis_server.kill()
+        redis_server.restart()
+        await client.connection_pool.disconnect()  # the test's own connection died with the server
+        second = await _added(client, "stock", {"type": "stock.changed", "data": {"product_id": 1}})
+        assert [c.entry_id for c in await asyncio.wait_for(mailbox.take(), 10)] == [second]
+    finally:
+        await hub.stop()
+        await client.aclose()

@@ -1,0 +1,38 @@
+"""Checkout goes to the gateway's own database and outbox, so it works while Redis is down."""
+
+from __future__ import annotations
+
+from tests.app.storefront import Storefront, eventually
+from tests.support.redis_server import RedisServer
+
+
+def test_checkouts_taken_while_redis_is_down_reach_the_stream_in_order_once_it_is_back(
+    own_storefront: Storefront, redis_server: RedisServer
+) -> None:
+    product = own_storefront.add_product()
+    redis_server.kill()
+
+    placed = [own_storefront.place_order(product, quantity) for quantity in (1, 2, 3)]
+
+    assert own_storefront.gateway.outbox.backlog() == 3
+    assert own_storefront.order(placed[0])["status"] == "pending"  # readable from the read model at once
+
+    redis_server.restart()
+
+    eventually(own_storefront.all_sent, "the relay to catch up")
+    submitted = own_storefront.events("storefront", "checkout.submitted")
+    assert [(e.data.order_id, e.data.lines[0].quantity) for e in submitted] == [
+        (p.order_id, quantity) for p, quantity in zip(placed, (1, 2, 3), strict=True)
+    ]
+
+
+def test_the_order_page_of_a_checkout_works_while_redis_is_down(
+    own_storefront: Storefront, redis_server: RedisServer
+) -> None:
+    placed = own_storefront.place_order(own_storefront.add_product())
+    redis_server.kill()
+
+    response = own_storefront.http.get(f"/api/orders/{placed.order_id}", params={"token": placed.token})
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "pending"
