@@ -31,6 +31,7 @@ from workers.eventing import (
     Tick,
     UnitOfWork,
 )
+from workers.eventing.outbox import Published
 from workers.eventing.redis_client import connect
 from workers.eventing.tables import backbone_tables
 
@@ -138,7 +139,7 @@ class Node:
     def relay(self, **options: Any) -> Relay:
         return Relay(self.outbox, self.client, owner=f"{self.name}-relay", **{"poll_interval": 0.05, **options})
 
-    def publish(self, *numbers: int, aggregate_id: str = "thing-1") -> list[Envelope]:
+    def publish(self, *numbers: int, aggregate_id: str = "thing-1") -> list[Published]:
         """One unit of work that publishes a ``Happened`` per number."""
         with self.outbox.unit_of_work() as uow:
             return [
