@@ -10,7 +10,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app import clerks, read_model
-from app.auth import bearer_token, require_clerk
+from app.access import clerks_only, public
+from app.auth import bearer_token
 from app.bodies import read_json
 from app.errors import ApiError, InvalidInput
 from app.ordering import order_for_owner, place_order
@@ -20,6 +21,7 @@ from app.warehouse_requests import request_dispatch, request_restock
 ORDER_STATUSES = ("pending", "confirmed", "cancelled", "dispatched", "shipped", "delivered")
 
 
+@public
 async def list_products(request: Request) -> Response:
     db = gateway(request).db
 
@@ -30,6 +32,7 @@ async def list_products(request: Request) -> Response:
     return JSONResponse(await run_in_threadpool(load))
 
 
+@public
 async def create_order(request: Request) -> Response:
     body = await read_json(request)
     key = request.headers.get("idempotency-key")
@@ -37,6 +40,7 @@ async def create_order(request: Request) -> Response:
     return JSONResponse(response, status_code=202, headers={"Location": f"/api/orders/{response['order_id']}"})
 
 
+@public
 async def show_order(request: Request) -> Response:
     token = request.headers.get("x-order-token") or request.query_params.get("token")
     order = await run_in_threadpool(order_for_owner, gateway(request).outbox, request.path_params["order_id"], token)
@@ -45,7 +49,9 @@ async def show_order(request: Request) -> Response:
     return JSONResponse(order)
 
 
+@public
 async def login(request: Request) -> Response:
+    request.app.state.login_throttle.check(request)
     body = await read_json(request)
     if not isinstance(body, dict):
         raise InvalidInput({"body": "expected a JSON object"})
@@ -63,13 +69,14 @@ async def login(request: Request) -> Response:
     return JSONResponse({"token": token, "username": username})
 
 
+@public
 async def logout(request: Request) -> Response:
     await run_in_threadpool(clerks.logout, gateway(request).db, bearer_token(request))
     return Response(status_code=204)
 
 
+@clerks_only
 async def warehouse_orders(request: Request) -> Response:
-    await require_clerk(request)
     status = request.query_params.get("status", "confirmed")
     if status not in ORDER_STATUSES:
         raise InvalidInput({"status": f"one of {', '.join(ORDER_STATUSES)}"})
@@ -82,15 +89,17 @@ async def warehouse_orders(request: Request) -> Response:
     return JSONResponse({"orders": await run_in_threadpool(load)})
 
 
+@clerks_only
 async def dispatch(request: Request) -> Response:
-    clerk = await require_clerk(request)
+    clerk = request.state.clerk
     order_id = request.path_params["order_id"]
     await run_in_threadpool(request_dispatch, gateway(request).outbox, order_id, clerk.username)
     return JSONResponse({"order_id": order_id, "status": "dispatch_requested"}, status_code=202)
 
 
+@clerks_only
 async def restock(request: Request) -> Response:
-    clerk = await require_clerk(request)
+    clerk = request.state.clerk
     body = await read_json(request)
     if not isinstance(body, dict):
         raise InvalidInput({"body": "expected a JSON object"})

@@ -6,7 +6,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from app import clerks
-from app.errors import ApiError
 from app.state import gateway
 
 SESSION_COOKIE = "storefront_session"
@@ -21,10 +20,3 @@ async def current_clerk(conn: HTTPConnection) -> clerks.Session | None:
     """The clerk behind a bearer token. The JSON API takes no cookies: a cookie is sent by
     the browser on its own, so a cookie-authenticated API would need CSRF checks too."""
     return await run_in_threadpool(clerks.session_for, gateway(conn).db, bearer_token(conn))
-
-
-async def require_clerk(conn: HTTPConnection) -> clerks.Session:
-    session = await current_clerk(conn)
-    if session is None:
-        raise ApiError(401, "Clerks only: log in first (POST /api/login) and send Authorization: Bearer <token>.")
-    return session

@@ -1,4 +1,4 @@
-"""Reading request bodies with a size cap and a clear answer for anything that is not JSON."""
+"""Reading JSON request bodies, with a clear answer for anything that is not JSON."""
 
 from __future__ import annotations
 
@@ -9,18 +9,10 @@ from starlette.requests import Request
 
 from app.errors import ApiError
 
-MAX_BODY_BYTES = 64 * 1024
-
 
 async def read_json(request: Request) -> Any:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise ApiError(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise ApiError(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    """The body as JSON (its size is capped by ``app.limits.BodyLimit``), or a 422 saying why not."""
+    body = await request.body()
     try:
         parsed = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):

@@ -15,11 +15,14 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """Raised by a route to answer with ``{"error": {"message", "fields"}}``."""
 
-    def __init__(self, status: int, message: str, fields: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, fields: dict[str, str] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.fields = fields or {}
+        self.headers = headers or {}
 
 
 class InvalidInput(ApiError):
@@ -38,8 +41,10 @@ async def on_api_error(request: Request, exc: Exception) -> Response:
     if not request.url.path.startswith("/api/"):
         from app.web import render
 
-        return render(request, "error.html", {"message": exc.message, "errors": exc.fields}, exc.status)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        page = render(request, "error.html", {"message": exc.message, "errors": exc.fields}, exc.status)
+        page.headers.update(exc.headers)
+        return page
+    headers = {**exc.headers, **({"WWW-Authenticate": "Bearer"} if exc.status == 401 else {})}
     return JSONResponse(error_body(exc.message, exc.fields), status_code=exc.status, headers=headers)
 
 

@@ -10,9 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.access import public
 from app.state import gateway
 
 
+@public
 async def healthz(request: Request) -> Response:
     gw = gateway(request)
     checks = {"redis": "ok", "database": "ok"}

@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 from app import api, clerks, health, pages
 from app.errors import ApiError, on_api_error, on_http_error, on_unexpected_error
 from app.keys import secret_key
+from app.limits import BodyLimit, LoginThrottle
 from app.live import sockets
 from app.live.direct import KeepRawSend
 from app.live.hub import Hub
@@ -74,6 +75,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         hub = Hub(settings.redis_url, LIVE_STREAMS)
         await hub.start()
         app.state.secret_key = secret_key(settings)
+        app.state.login_throttle = LoginThrottle(
+            attempts=settings.integer("LOGIN_ATTEMPTS_PER_MINUTE", 10), window_s=60.0
+        )
         app.state.gateway = Gateway(settings=settings, db=db, outbox=outbox, redis=async_client, hub=hub)
         log.info("gateway started (database %r, redis %s)", db, settings.redis_url)
         try:
@@ -97,7 +101,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(KeepRawSend)],
+        middleware=[Middleware(BodyLimit), Middleware(KeepRawSend)],
         exception_handlers={
             ApiError: on_api_error,
             HTTPException: on_http_error,

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
-from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -17,6 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app import cart, clerks, csrf, read_model
+from app.access import clerks_only, public
 from app.auth import SESSION_COOKIE
 from app.checkout import PAYMENT_METHODS
 from app.errors import ApiError, InvalidInput
@@ -53,6 +53,7 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
+@public
 @page
 async def shop(request: Request) -> Response:
     db = gateway(request).db
@@ -65,6 +66,7 @@ async def shop(request: Request) -> Response:
     return render(request, "shop.html", {**context, "flash": request.query_params.get("flash")})
 
 
+@public
 @page
 async def add_to_cart(request: Request) -> Response:
     form = await csrf.checked_form(request)
@@ -82,6 +84,7 @@ async def add_to_cart(request: Request) -> Response:
     return response
 
 
+@public
 @page
 async def remove_from_cart(request: Request) -> Response:
     form = await csrf.checked_form(request)
@@ -122,11 +125,13 @@ async def _cart_page(request: Request, form: dict[str, Any], errors: dict[str, s
     return render(request, "cart.html", context, status_code=status)
 
 
+@public
 @page
 async def show_cart(request: Request) -> Response:
     return await _cart_page(request, {}, {})
 
 
+@public
 @page
 async def checkout(request: Request) -> Response:
     form = await csrf.checked_form(request)
@@ -147,6 +152,7 @@ async def checkout(request: Request) -> Response:
     return response
 
 
+@public
 @page
 async def order_page(request: Request) -> Response:
     order_id, token = request.path_params["order_id"], request.query_params.get("token")
@@ -166,14 +172,17 @@ def _safe_next(target: str | None) -> str:
     return "/warehouse"
 
 
+@public
 @page
 async def login_form(request: Request) -> Response:
     return render(request, "login.html", {"next": _safe_next(request.query_params.get("next"))})
 
 
+@public
 @page
 async def login(request: Request) -> Response:
     form = await csrf.checked_form(request)
+    request.app.state.login_throttle.check(request)
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "")))
     result = await run_in_threadpool(clerks.login, gateway(request).db, username, password) if username else None
@@ -197,6 +206,7 @@ async def login(request: Request) -> Response:
     return response
 
 
+@public
 @page
 async def logout(request: Request) -> Response:
     await csrf.checked_form(request)
@@ -207,20 +217,9 @@ async def logout(request: Request) -> Response:
     return response
 
 
-def _clerk_or_redirect(request: Request) -> clerks.Session | Response:
-    clerk: clerks.Session | None = request.state.clerk
-    if clerk is None:
-        if request.method == "GET":
-            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-        raise ApiError(401, "Clerks only: log in first.")
-    return clerk
-
-
 @page
+@clerks_only
 async def warehouse(request: Request) -> Response:
-    clerk = _clerk_or_redirect(request)
-    if isinstance(clerk, Response):
-        return clerk
     db = gateway(request).db
 
     def load() -> dict[str, Any]:
@@ -243,9 +242,9 @@ async def warehouse(request: Request) -> Response:
 
 
 @page
+@clerks_only
 async def dispatch(request: Request) -> Response:
-    clerk = _clerk_or_redirect(request)
-    assert not isinstance(clerk, Response)
+    clerk: clerks.Session = request.state.clerk
     await csrf.checked_form(request)
     order_id = request.path_params["order_id"]
     await run_in_threadpool(request_dispatch, gateway(request).outbox, order_id, clerk.username)
@@ -255,9 +254,9 @@ async def dispatch(request: Request) -> Response:
 
 
 @page
+@clerks_only
 async def restock(request: Request) -> Response:
-    clerk = _clerk_or_redirect(request)
-    assert not isinstance(clerk, Response)
+    clerk: clerks.Session = request.state.clerk
     form = await csrf.checked_form(request)
     raw = str(form.get("quantity", ""))
     quantity: object = int(raw) if raw.isdigit() else raw

@@ -16,8 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from app import clerks
-from app.auth import SESSION_COOKIE
+from app.access import clerks_only_socket, public
 from app.live.feed import Feed, serve, shared
 from app.live.hub import Change
 from app.ordering import order_for_owner, order_for_owner_at
@@ -86,6 +85,7 @@ shop_html = shared(_shop_html)
 stock_messages = shared(lambda changes: [stock_json(c) for c in changes])
 
 
+@public
 async def stock_socket(websocket: WebSocket) -> None:
     """``/ws/stock?after=<stream_id>``: every stock change as JSON, replayed after ``after``."""
     if await _refuse_foreign(websocket):
@@ -100,6 +100,7 @@ async def stock_socket(websocket: WebSocket) -> None:
     await serve(websocket, gw.hub, gw.redis, feed)
 
 
+@public
 async def shop_socket(websocket: WebSocket) -> None:
     if await _refuse_foreign(websocket):
         return
@@ -131,6 +132,7 @@ def order_json(change: Change) -> str:
     )
 
 
+@public
 async def order_socket(websocket: WebSocket) -> None:
     """``/ws/orders/{id}?token=``: the order's status changes as JSON.
 
@@ -169,6 +171,7 @@ order_html = shared(_order_html)
 order_messages = shared(lambda changes: [order_json(c) for c in changes])
 
 
+@public
 async def order_page_socket(websocket: WebSocket) -> None:
     if await _refuse_foreign(websocket):
         return
@@ -229,14 +232,11 @@ def _order_rows(order: dict[str, Any]) -> str:
 console_html = shared(_console_html)
 
 
+@clerks_only_socket
 async def console_socket(websocket: WebSocket) -> None:
     if await _refuse_foreign(websocket):
         return
     gw = gateway(websocket)
-    session = await run_in_threadpool(clerks.session_for, gw.db, websocket.cookies.get(SESSION_COOKIE))
-    if session is None:
-        await websocket.close(code=POLICY_VIOLATION)
-        return
     await websocket.accept()
     feed = Feed(
         cursors={"stock": _cursor(websocket, "stock"), "orders": _cursor(websocket, "orders")},

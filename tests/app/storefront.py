@@ -293,6 +293,9 @@ def running_storefront(redis_url: str, data_dir: Path, *, wait_for_hub: bool = T
         "REDIS_URL": redis_url,
         "SHOP_CLERK_USER": CLERK_USER,
         "SHOP_CLERK_PASSWORD": CLERK_PASSWORD,
+        # Many tests share one gateway and log in from the same address; the throttle
+        # has tests of its own.
+        "LOGIN_ATTEMPTS_PER_MINUTE": "10000",
     }
     app = create_app(Settings.from_env(environ))
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
