@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from app.main import create_app
 from app.state import Gateway
 from app.stream_ids import id_key
 from tests.app.browser import DEADLINE_S, form_token
+from tests.support.waiting import wait_until
 from workers.contracts import REGISTRY
 from workers.contracts.catalog import ProductCreated
 from workers.contracts.common import Customer, Line
@@ -45,14 +45,7 @@ _product_ids = itertools.count(1001)
 
 def eventually(probe: Callable[[], T | None], what: str, timeout: float = DEADLINE_S) -> T:
     """Poll ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.01)
+    return wait_until(probe, timeout, f"waiting for {what}", interval=0.01)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import httpx
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.support.stack import Stack
+from tests.support.waiting import wait_until
 from workers.catalog.demo import DEMO_PRODUCTS
 from workers.eventing.registry import EVENT_FIELD
 
@@ -33,14 +34,7 @@ RECONNECTING = "○ reconnecting…"
 
 def eventually(probe: Callable[[], T | None], what: str, timeout: float = DEADLINE_S) -> T:
     """Poll ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
+    return wait_until(probe, timeout, f"waiting for {what}", interval=0.05)
 
 
 class ShopApi:
