@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench chaos install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ lint: install
 bench: install
 	scripts/ensure-redis.sh
 	$(PY) -m bench
+
+## make chaos: orders through the whole stack under kill -9, Redis crashes, SIGSTOP and duplicates;
+## checks the invariants and writes docs/reliability.md. CHAOS_ARGS="--orders 300 --rate 20 --seed 7".
+chaos: install
+	scripts/ensure-redis.sh
+	$(PY) -m chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DATA_DIR)

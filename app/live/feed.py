@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from app.live.direct import DirectSender, text_frame
-from app.live.hub import Change, Hub, Mailbox, parse_entry
+from app.live.hub import Change, Hub, Mailbox, Versions, parse_entry
 from workers.eventing.redis_client import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,7 @@ async def serve(websocket: WebSocket, hub: Hub, client: aioredis.Redis, feed: Fe
 
 async def _replay(websocket: WebSocket, client: aioredis.Redis, feed: Feed) -> dict[str, str]:
     replayed: dict[str, str] = {}
+    versions = Versions()  # history in order; a re-added old copy in it is skipped
     for stream, after in feed.cursors.items():
         if not after:
             continue
@@ -99,7 +100,8 @@ async def _replay(websocket: WebSocket, client: aioredis.Redis, feed: Feed) -> d
             changes = [c for e in entries if (c := parse_entry(stream, e[0], e[1])) is not None]
             start = changes[-1].entry_id if changes else _text(entries[-1][0])
             replayed[stream] = start
-            for message in feed.render(_coalesced([c for c in changes if feed.accepts(c)], feed)):
+            fresh = [c for c in changes if feed.accepts(c) and versions.is_newer(c)]
+            for message in feed.render(_coalesced(fresh, feed)):
                 await websocket.send_text(message)
             if len(entries) < REPLAY_PAGE:
                 break
@@ -135,7 +137,9 @@ async def _listen(websocket: WebSocket) -> None:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
-        size = len(message.get("text") or message.get("bytes") or b"")
+        text = message.get("text")
+        # In bytes, as the limit is meant: 4096 characters of text can be four times that on the wire.
+        size = len(text.encode()) if text is not None else len(message.get("bytes") or b"")
         now = asyncio.get_running_loop().time()
         if now - window_start > 1.0:
             window_start, count = now, 0

@@ -10,7 +10,6 @@ keep only the newest change per key (a product), so a burst costs one message.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
@@ -21,8 +20,9 @@ import redis.asyncio as aioredis
 
 from app.live.direct import DirectSender
 from app.stream_ids import id_key
+from workers.contracts import REGISTRY
 from workers.eventing.redis_client import SOCKET_TIMEOUT_S, TRANSIENT_ERRORS
-from workers.eventing.registry import EVENT_FIELD
+from workers.eventing.registry import MalformedEvent, UnknownEventType
 
 log = logging.getLogger(__name__)
 
@@ -45,19 +45,53 @@ class Change:
         return str(self.event.get("type", ""))
 
     @property
+    def aggregate(self) -> tuple[str, str]:
+        """Which thing changed (a product, an order): versions are counted per aggregate."""
+        return self.stream, str(self.event.get("aggregate_id", ""))
+
+    @property
+    def version(self) -> int:
+        version = self.event.get("aggregate_version")
+        return version if isinstance(version, int) else 0
+
+    @property
     def data(self) -> dict[str, Any]:
         data = self.event.get("data")
         return data if isinstance(data, dict) else {}
 
 
 def parse_entry(stream: str, entry_id: bytes | str, fields: dict[bytes, bytes]) -> Change | None:
-    """A stream entry as a ``Change``; None for what cannot be read (the consumers dead-letter it)."""
+    """A stream entry as a ``Change``, validated like any consumer validates it.
+
+    None for what is not a valid event of a known type: the consumers dead-letter a
+    malformed entry, and a browser must never be shown one either.
+    """
     entry = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     try:
-        event = json.loads(fields[EVENT_FIELD])
-    except (KeyError, ValueError):
+        received = REGISTRY.decode(stream, entry, fields)
+    except (MalformedEvent, UnknownEventType):
         return None
-    return Change(stream, entry, event, id_key(entry)) if isinstance(event, dict) else None
+    return Change(stream, entry, received.envelope.model_dump(mode="json"), id_key(entry))
+
+
+class Versions:
+    """The newest version seen per aggregate, bounded: older snapshots are stale news."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self._seen: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._limit = limit
+
+    def is_newer(self, change: Change) -> bool:
+        """True (and remembered) when ``change`` is newer than anything seen of its aggregate."""
+        key, version = change.aggregate, change.version
+        seen = self._seen.get(key)
+        if seen is not None and version <= seen:
+            return False
+        self._seen[key] = version
+        self._seen.move_to_end(key)
+        if len(self._seen) > self._limit:
+            self._seen.popitem(last=False)
+        return True
 
 
 @dataclass(eq=False)
@@ -150,6 +184,7 @@ class Hub:
         self._mailboxes: set[Mailbox] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._versions = Versions()
         # Set once a stream's reader knows where it starts (the stream's end at start-up).
         self._reading = {stream: asyncio.Event() for stream in self.streams}
 
@@ -172,6 +207,10 @@ class Hub:
         return len(self._mailboxes)
 
     def publish(self, change: Change) -> None:
+        # A copy of an old event (a redelivery, a retried dead letter) would set every open
+        # page back to stale figures: only newer snapshots go out.
+        if not self._versions.is_newer(change):
+            return
         for mailbox in list(self._mailboxes):
             if change.stream in mailbox.streams:
                 mailbox.offer(change)

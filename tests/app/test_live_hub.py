@@ -13,11 +13,38 @@ from app.live.direct import DirectSender
 from app.live.hub import Change, Hub, Mailbox, parse_entry
 from app.stream_ids import id_key
 from tests.support.redis_server import RedisServer
+from workers.contracts import REGISTRY
+from workers.contracts.stock import StockChanged, StockDelta
+from workers.eventing import Envelope
 
 
 def stock(entry_id: str, product_id: int, on_hand: int, stream: str = "stock") -> Change:
-    event = {"id": f"event-{entry_id}", "type": "stock.changed", "data": {"product_id": product_id, "on_hand": on_hand}}
+    ms, seq = id_key(entry_id)
+    event = {
+        "id": f"event-{entry_id}",
+        "type": "stock.changed",
+        "aggregate_id": str(product_id),
+        "aggregate_version": ms * 1000 + seq,  # later entries are newer snapshots
+        "data": {"product_id": product_id, "on_hand": on_hand},
+    }
     return Change(stream, entry_id, event, id_key(entry_id))
+
+
+def stock_entry(product_id: int, on_hand: int, version: int) -> dict[bytes, bytes]:
+    """A real ``stock.changed`` entry, as the warehouse's relay writes it."""
+    data = StockChanged(
+        product_id=product_id,
+        sku=f"SKU-{product_id}",
+        on_hand=on_hand,
+        reserved=0,
+        available=on_hand,
+        delta=StockDelta(on_hand=1, available=1),
+        cause="restock",
+    )
+    envelope = Envelope.wrap(
+        data, source="warehouse", aggregate_id=str(product_id), aggregate_version=version, correlation_id="r-1"
+    )
+    return REGISTRY.encode(envelope)
 
 
 class FakeSocket(DirectSender):
@@ -156,12 +183,35 @@ async def test_the_hub_delivers_a_change_to_the_mailboxes_of_its_stream_only() -
 
 
 def test_an_entry_is_read_as_a_change() -> None:
-    event = {"id": "e1", "type": "stock.changed", "data": {"product_id": 3}}
+    change = parse_entry("stock", b"5-1", stock_entry(3, on_hand=7, version=2))
 
-    change = parse_entry("stock", b"5-1", {b"type": b"stock.changed", b"event": json.dumps(event).encode()})
+    assert change is not None
+    assert (change.stream, change.entry_id, change.position) == ("stock", "5-1", (5, 1))
+    assert (change.type, change.data["product_id"], change.data["on_hand"]) == ("stock.changed", 3, 7)
+    assert (change.aggregate, change.version) == (("stock", "3"), 2)
 
-    assert change == Change("stock", "5-1", event, (5, 1))
-    assert (change.type, change.data) == ("stock.changed", {"product_id": 3})
+
+def test_an_entry_that_breaks_its_contract_is_never_pushed() -> None:
+    entry = stock_entry(3, on_hand=7, version=2)
+    event = json.loads(entry[b"event"])
+    event["data"]["on_hand"] = -1  # a consumer would dead-letter it; no browser may see it
+
+    assert parse_entry("stock", b"5-1", {b"type": b"stock.changed", b"event": json.dumps(event).encode()}) is None
+
+
+async def test_a_copy_of_an_older_snapshot_is_not_pushed_again() -> None:
+    hub = Hub("redis://unused", ["stock"])
+    mailbox = hub.subscribe(["stock"])
+    newer, older = (
+        parse_entry("stock", b"9-0", stock_entry(3, 5, 4)),
+        parse_entry("stock", b"10-0", stock_entry(3, 9, 3)),
+    )
+    assert newer is not None and older is not None
+
+    hub.publish(newer)
+    hub.publish(older)  # e.g. a dead letter retried long after
+
+    assert [c.data["on_hand"] for c in await mailbox.take()] == [5]
 
 
 @pytest.mark.parametrize(
@@ -177,8 +227,8 @@ def test_a_change_without_data_has_empty_data() -> None:
     assert Change("stock", "1-0", {"type": "stock.changed", "data": "oops"}).data == {}
 
 
-async def _added(client: aioredis.Redis, stream: str, event: dict[str, Any]) -> str:
-    entry_id = await client.xadd(stream, {"type": event["type"], "event": json.dumps(event)})
+async def _added(client: aioredis.Redis, stream: str, fields: dict[bytes, bytes]) -> str:
+    entry_id = await client.xadd(stream, fields)  # type: ignore[arg-type]
     return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
 
@@ -189,7 +239,7 @@ async def _ready(hub: Hub, stream: str) -> None:
 
 async def test_the_hub_follows_a_stream_from_its_end_and_across_a_redis_restart(redis_server: RedisServer) -> None:
     client = aioredis.Redis.from_url(redis_server.url)
-    before = await _added(client, "stock", {"type": "stock.changed", "data": {"product_id": 1}})
+    before = await _added(client, "stock", stock_entry(1, on_hand=1, version=1))
     hub = Hub(redis_server.url, ["stock"])
     await hub.start()
     try:
@@ -197,13 +247,13 @@ async def test_the_hub_follows_a_stream_from_its_end_and_across_a_redis_restart(
         assert hub.last_ids["stock"] == before  # what was there before it started is not pushed
         mailbox = hub.subscribe(["stock"])
 
-        first = await _added(client, "stock", {"type": "stock.changed", "data": {"product_id": 1}})
+        first = await _added(client, "stock", stock_entry(1, on_hand=2, version=2))
         assert [c.entry_id for c in await asyncio.wait_for(mailbox.take(), 5)] == [first]
 
         redis_server.kill()
         redis_server.restart()
         await client.connection_pool.disconnect()  # the test's own connection died with the server
-        second = await _added(client, "stock", {"type": "stock.changed", "data": {"product_id": 1}})
+        second = await _added(client, "stock", stock_entry(1, on_hand=3, version=3))
         assert [c.entry_id for c in await asyncio.wait_for(mailbox.take(), 10)] == [second]
     finally:
         await hub.stop()

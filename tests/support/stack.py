@@ -50,6 +50,7 @@ class Stack:
             "DELIVER_DELAY_S": "0",
             "SHIPPING_TICK_S": "0.2",
             "CLAIM_IDLE_MS": "5000",
+            "LOGIN_ATTEMPTS_PER_MINUTE": "10000",
             **(env or {}),
         }
         self.env.pop("REDIS_URL", None)
@@ -68,14 +69,18 @@ class Stack:
             self.start_process(name)
         self.wait_healthy()
 
-    def start_process(self, name: str) -> subprocess.Popen[bytes]:
-        """One more replica of a Procfile process."""
+    def start_process(self, name: str, replica: int | None = None) -> subprocess.Popen[bytes]:
+        """One more replica of a Procfile process, or a new process in the place of ``replica``."""
         replicas = self.processes.setdefault(name, [])
-        log = open(self.data_dir / "logs" / f"{name}.{len(replicas)}.log", "ab")  # noqa: SIM115 - lives with the process
+        index = len(replicas) if replica is None else replica
+        log = open(self.data_dir / "logs" / f"{name}.{index}.log", "ab")  # noqa: SIM115 - lives with the process
         argv = shlex.split(self.commands[name])
         process = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        replicas.append(process)
+        if replica is None:
+            replicas.append(process)
+        else:
+            replicas[replica] = process
         return process
 
     def signal(self, name: str, signum: int = signal.SIGKILL, replica: int = 0) -> None:
@@ -85,13 +90,12 @@ class Stack:
             process.wait(timeout=15)
 
     def restart(self, name: str, replica: int = 0) -> None:
-        """Kill a process with SIGKILL (if running) and start it again."""
+        """Kill a process with SIGKILL (if running) and start it again in the same place (and log)."""
         process = self.processes[name][replica]
         if process.poll() is None:
             process.kill()
             process.wait(timeout=15)
-        self.processes[name].pop(replica)
-        self.start_process(name)
+        self.start_process(name, replica)
         if name == "web":
             self.wait_healthy()
 

@@ -1,0 +1,84 @@
+"""Waiting until the system has settled: every group caught up and acked, every outbox empty.
+
+The same figures ``python -m workers.eventing.ops status`` shows, read directly. Quiet
+must also last a moment: a handler commits its outbox rows before it acks, and the
+relay (polling every 0.5 s) and the simulated carrier (on a timer) act just after.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+from sqlalchemy import MetaData
+
+from tests.system.observe import fingerprint, streams
+from workers.eventing.database import Database
+from workers.eventing.ops import SERVICES
+from workers.eventing.outbox import Outbox
+from workers.eventing.registry import Registry
+from workers.eventing.settings import Settings
+from workers.eventing.tables import backbone_tables
+
+
+def outbox_backlogs(settings: Settings) -> dict[str, int]:
+    """Unpublished outbox rows per service (services without a database yet are left out)."""
+    backlogs: dict[str, int] = {}
+    for service in SERVICES:
+        url = settings.database_url(service)
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            continue
+        metadata = MetaData()
+        backbone_tables(metadata)
+        db = Database(url, metadata)
+        try:
+            backlogs[service] = Outbox(db, service, Registry()).backlog()
+        finally:
+            db.dispose()
+    return backlogs
+
+
+def lagging_groups(client: redis.Redis) -> list[str]:
+    """Groups that have entries not yet delivered or not yet acked, as ``stream/group``."""
+    behind = []
+    for stream in streams(client):
+        last = _text(client.xinfo_stream(stream)["last-generated-id"])
+        groups: list[dict[str, Any]] = client.xinfo_groups(stream)
+        for group in groups:
+            lag = group.get("lag")
+            # Redis reports no lag when it cannot count it; the last delivered id then tells.
+            read_all = lag == 0 if lag is not None else _text(group["last-delivered-id"]) == last
+            if int(group["pending"]) or not read_all:
+                behind.append(f"{stream}/{_text(group['name'])}")
+    return behind
+
+
+def wait_for_quiet(client: redis.Redis, settings: Settings, quiet_s: float = 2.0, timeout: float = 180.0) -> float:
+    """Block until nothing is behind and nothing changes for ``quiet_s``; return the seconds waited.
+
+    Raises ``TimeoutError`` naming what is still behind.
+    """
+    started = time.monotonic()
+    stable_since: float | None = None
+    previous: object = None
+    while True:
+        now = time.monotonic()
+        behind, backlogs = lagging_groups(client), outbox_backlogs(settings)
+        state = (fingerprint(client), tuple(sorted(backlogs.items())))
+        if behind or any(backlogs.values()):
+            stable_since = None
+        elif state != previous or stable_since is None:
+            stable_since = now
+        elif now - stable_since >= quiet_s:
+            return now - started
+        previous = state
+        if now - started > timeout:
+            waiting = {name: n for name, n in backlogs.items() if n}
+            raise TimeoutError(f"no quiet after {timeout:.0f}s: groups behind {behind}, outbox backlogs {waiting}")
+        time.sleep(0.2)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
