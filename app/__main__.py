@@ -20,6 +20,6 @@ uvicorn.run(
     ws_per_message_deflate=False,
     ws_max_size=16 * 1024,
     # Heartbeat: a socket whose peer stops answering pings is closed.
-    ws_ping_interval=20.0,
-    ws_ping_timeout=20.0,
+    ws_ping_interval=float(os.environ.get("WS_PING_INTERVAL_S", "20")),
+    ws_ping_timeout=float(os.environ.get("WS_PING_TIMEOUT_S", "20")),
 )

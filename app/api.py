@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app import clerks, read_model
+from app import clerks, paths, read_model
 from app.access import clerks_only, public
 from app.auth import bearer_token
 from app.bodies import read_json
@@ -118,5 +118,5 @@ ROUTES = [
     Route("/api/logout", logout, methods=["POST"]),
     Route("/api/warehouse/orders", warehouse_orders, methods=["GET"]),
     Route("/api/warehouse/orders/{order_id}/dispatch", dispatch, methods=["POST"]),
-    Route("/api/warehouse/products/{product_id:int}/restock", restock, methods=["POST"]),
+    Route(f"/api/warehouse/products/{paths.PRODUCT_ID}/restock", restock, methods=["POST"]),
 ]

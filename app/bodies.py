@@ -20,9 +20,14 @@ async def read_json(request: Request) -> Any:
     except RecursionError:
         # A few kilobytes of "[[[[" exhaust the decoder's stack: bad input, not a server fault.
         raise ApiError(422, "The request body is nested too deeply.", {"body": "nested too deeply"}) from None
+    except ValueError:
+        # A number of more than 4300 digits: Python refuses to convert it (a guard against slow int parsing).
+        raise ApiError(422, "The request body has a number too long to read.", {"body": "number too long"}) from None
     where = _not_text(parsed)
     if where is not None:
-        raise ApiError(422, "The request has text that is not valid Unicode.", {where or "body": "not valid text"})
+        # The bad text may be a key, and so part of ``where``: name it escaped, or the answer cannot be encoded.
+        field = where.encode("utf-8", "backslashreplace").decode() or "body"
+        raise ApiError(422, "The request has text that is not valid Unicode.", {field: "not valid text"})
     return parsed
 
 

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from app import cart, clerks, csrf, read_model
+from app import cart, clerks, csrf, paths, read_model
 from app.access import clerks_only, public
 from app.auth import SESSION_COOKIE
 from app.checkout import PAYMENT_METHODS
@@ -49,6 +49,13 @@ def page(handler: Page) -> Page:
     return wrapper
 
 
+def whole(field: object) -> int | None:
+    """A form field's whole number, or None. ``str.isdigit`` alone is not enough: "²" is a digit
+    that ``int()`` refuses, and so are more than 4300 digits; either would be a 500."""
+    text = str(field)
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
@@ -70,10 +77,10 @@ async def shop(request: Request) -> Response:
 @page
 async def add_to_cart(request: Request) -> Response:
     form = await csrf.checked_form(request)
-    product_id, quantity = str(form.get("product_id", "")), str(form.get("quantity", "1"))
-    if not product_id.isdigit() or not quantity.isdigit() or not 1 <= int(quantity) <= cart.MAX_QUANTITY:
+    product_id, quantity = whole(form.get("product_id", "")), whole(form.get("quantity", "1"))
+    if product_id is None or quantity is None or not 1 <= quantity <= cart.MAX_QUANTITY:
         raise ApiError(422, "Choose a product and a quantity from 1 to 99.")
-    updated = cart.add(cart.read_cart(request), int(product_id), int(quantity))
+    updated = cart.add(cart.read_cart(request), product_id, quantity)
     if is_htmx(request):
         response: Response = TEMPLATES.TemplateResponse(
             request, "partials/cart_count.html", {"cart_count": sum(updated.values())}
@@ -89,7 +96,7 @@ async def add_to_cart(request: Request) -> Response:
 async def remove_from_cart(request: Request) -> Response:
     form = await csrf.checked_form(request)
     current = cart.read_cart(request)
-    current.pop(int(str(form.get("product_id", "0")) or 0) if str(form.get("product_id", "")).isdigit() else 0, None)
+    current.pop(whole(form.get("product_id", "")) or 0, None)
     response = RedirectResponse("/cart", status_code=303)
     cart.write_cart(request, response, current)
     return response
@@ -259,7 +266,7 @@ async def restock(request: Request) -> Response:
     clerk: clerks.Session = request.state.clerk
     form = await csrf.checked_form(request)
     raw = str(form.get("quantity", ""))
-    quantity: object = int(raw) if raw.isdigit() else raw
+    quantity: object = raw if whole(raw) is None else whole(raw)
     await run_in_threadpool(
         request_restock, gateway(request).outbox, request.path_params["product_id"], quantity, clerk.username
     )
@@ -280,5 +287,5 @@ ROUTES = [
     Route("/logout", logout, methods=["POST"]),
     Route("/warehouse", warehouse, methods=["GET"]),
     Route("/warehouse/orders/{order_id}/dispatch", dispatch, methods=["POST"]),
-    Route("/warehouse/products/{product_id:int}/restock", restock, methods=["POST"]),
+    Route(f"/warehouse/products/{paths.PRODUCT_ID}/restock", restock, methods=["POST"]),
 ]

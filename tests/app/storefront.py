@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -94,14 +94,24 @@ class Storefront:
         entry_id = self.redis.xadd(REGISTRY.stream_of(envelope.type), fields)
         return Published(envelope, _text(entry_id))
 
-    def add_product(self, *, on_hand: int = 10, price_cents: int = 1250, announce_stock: bool = True) -> Product:
+    def add_product(
+        self,
+        *,
+        on_hand: int = 10,
+        price_cents: int = 1250,
+        announce_stock: bool = True,
+        name: str | None = None,
+        sku: str | None = None,
+        description: str = "Pours slowly.",
+    ) -> Product:
         """A new product in the catalog with ``on_hand`` units, once the read model shows it."""
         product = new_product(price_cents)
+        product = replace(product, name=name or product.name, sku=sku or product.sku)
         created = ProductCreated(
             product_id=product.id,
             sku=product.sku,
             name=product.name,
-            description="Pours slowly.",
+            description=description,
             price_cents=price_cents,
             opening_stock=on_hand,
         )
@@ -279,8 +289,19 @@ def order_snapshot(model: type[S], placed: Placed, **fields: Any) -> S:
 
 
 @contextlib.contextmanager
-def running_storefront(redis_url: str, data_dir: Path, *, wait_for_hub: bool = True) -> Iterator[Storefront]:
-    """The gateway as ``python -m app`` runs it, its lifespan started and stopped around the block."""
+def running_storefront(
+    redis_url: str,
+    data_dir: Path,
+    *,
+    wait_for_hub: bool = True,
+    env: Mapping[str, str] | None = None,
+    base_url: str = "http://testserver",
+) -> Iterator[Storefront]:
+    """The gateway as ``python -m app`` runs it, its lifespan started and stopped around the block.
+
+    ``env`` overrides its environment (e.g. a low ``LOGIN_ATTEMPTS_PER_MINUTE``); a
+    ``base_url`` of ``https://...`` serves it as behind TLS.
+    """
     environ = {
         "DATA_DIR": str(data_dir),
         "REDIS_URL": redis_url,
@@ -289,11 +310,12 @@ def running_storefront(redis_url: str, data_dir: Path, *, wait_for_hub: bool = T
         # Many tests share one gateway and log in from the same address; the throttle
         # has tests of its own.
         "LOGIN_ATTEMPTS_PER_MINUTE": "10000",
+        **(env or {}),
     }
     app = create_app(Settings.from_env(environ))
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
     try:
-        with TestClient(app) as http:
+        with TestClient(app, base_url=base_url) as http:
             storefront = Storefront(app, http, client)
             # The live readers start from the streams' ends; until they know where that
             # is, a change could be published "before" them.
