@@ -53,10 +53,13 @@ def text_frame(payload: bytes) -> bytes:
 class DirectSender:
     """Writes frames straight to one uvicorn websocket connection's transport."""
 
-    __slots__ = ("_protocol",)
+    __slots__ = ("_protocol", "_transport", "_writable")
 
     def __init__(self, protocol: Any) -> None:
+        # Looked up once: ``write`` runs once per socket per change, thousands of times a change.
         self._protocol = protocol
+        self._transport: Any = getattr(protocol, "transport", None)
+        self._writable: Any = getattr(protocol, "writable", None)
 
     @classmethod
     def attach(cls, websocket: WebSocket) -> DirectSender | None:
@@ -70,11 +73,8 @@ class DirectSender:
 
     def write(self, frame: bytes) -> bool:
         """Write a frame; False when the socket is closing or its buffer is full (a laggard)."""
-        protocol = self._protocol
-        transport = protocol.transport
-        if protocol.close_sent or protocol.disconnected or transport is None or transport.is_closing():
-            return False
-        if not protocol.writable.is_set():
+        protocol, transport = self._protocol, self._transport
+        if protocol.close_sent or protocol.disconnected or transport.is_closing() or not self._writable.is_set():
             return False
         transport.write(frame)
         return True

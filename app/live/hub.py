@@ -134,7 +134,8 @@ class Mailbox:
         for change in waiting:
             self._write(change)
 
-    def offer(self, change: Change) -> None:
+    def offer(self, change: Change, frames: dict[Any, bytes] | None = None) -> None:
+        """Take a change (``frames``: frames already made for it, shared by the hub's fan-out)."""
         if self.overflowed or not self.accepts(change):
             return
         if self._skip_through:
@@ -143,7 +144,7 @@ class Mailbox:
             # Changes come in stream order: once one is past the replay, all later ones are.
             self._skip_through.pop(change.stream, None)
         if self._direct is not None:
-            self._write(change)
+            self._write(change, frames)
             return
         if self.coalesce_key is not None:
             key = self.coalesce_key(change)
@@ -157,9 +158,13 @@ class Mailbox:
             self._items.clear()
         self._ready.set()
 
-    def _write(self, change: Change) -> None:
+    def _write(self, change: Change, frames: dict[Any, bytes] | None = None) -> None:
         assert self._direct is not None and self._frame is not None
-        frame = self._frame(change)
+        frame = frames.get(self._frame) if frames is not None else None
+        if frame is None:
+            frame = self._frame(change)
+            if frames is not None:
+                frames[self._frame] = frame
         if frame and not self._direct.write(frame):
             # Its buffer is full or it is closing: drop it rather than wait for it.
             self.overflowed = True
@@ -211,9 +216,10 @@ class Hub:
         # page back to stale figures: only newer snapshots go out.
         if not self._versions.is_newer(change):
             return
+        frames: dict[Any, bytes] = {}  # one frame per kind of feed, made once for every socket
         for mailbox in list(self._mailboxes):
             if change.stream in mailbox.streams:
-                mailbox.offer(change)
+                mailbox.offer(change, frames)
 
     async def reading(self, streams: Iterable[str], timeout: float) -> bool:
         """Wait until the readers of ``streams`` know where they start; False after ``timeout``.
