@@ -39,7 +39,7 @@ def error_body(message: str, fields: dict[str, str] | None = None) -> dict[str, 
 async def on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     if not request.url.path.startswith("/api/"):
-        from app.web import render
+        from app.web import render  # here, not at the top: app.web imports modules that import this one
 
         page = render(request, "error.html", {"message": exc.message, "errors": exc.fields}, exc.status)
         page.headers.update(exc.headers)

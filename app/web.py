@@ -9,6 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from app.cart import read_cart
+from app.csrf import csrf_token
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Jinja2Templates(directory=ROOT / "templates")
 
@@ -32,16 +35,12 @@ TEMPLATES.env.globals["money"] = money
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
     """A full page; the base layout gets the CSRF token, the clerk and the cart count."""
-    from app.cart import read_cart
-    from app.csrf import csrf_token
-
     base = {
         "csrf_token": csrf_token(request),
         "clerk": getattr(request.state, "clerk", None),
         "cart_count": sum(read_cart(request).values()),
     }
-    response = TEMPLATES.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
-    return response
+    return TEMPLATES.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 
 
 def fragment(name: str, **context: Any) -> str:
