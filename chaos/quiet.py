@@ -8,36 +8,13 @@ relay (polling every 0.5 s) and the simulated carrier (on a timer) act just afte
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import redis
-from sqlalchemy import MetaData
 
 from tests.system.observe import fingerprint, streams
-from workers.eventing.database import Database
-from workers.eventing.ops import SERVICES
-from workers.eventing.outbox import Outbox
-from workers.eventing.registry import Registry
+from workers.eventing.ops import outbox_backlogs
 from workers.eventing.settings import Settings
-from workers.eventing.tables import backbone_tables
-
-
-def outbox_backlogs(settings: Settings) -> dict[str, int]:
-    """Unpublished outbox rows per service (services without a database yet are left out)."""
-    backlogs: dict[str, int] = {}
-    for service in SERVICES:
-        url = settings.database_url(service)
-        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-            continue
-        metadata = MetaData()
-        backbone_tables(metadata)
-        db = Database(url, metadata)
-        try:
-            backlogs[service] = Outbox(db, service, Registry()).backlog()
-        finally:
-            db.dispose()
-    return backlogs
 
 
 def lagging_groups(client: redis.Redis) -> list[str]:

@@ -27,6 +27,23 @@ SERVICES = ("gateway", "catalog", "orders", "payments", "warehouse", "shipping",
 STREAMS = ("storefront", "catalog", "orders", "payments", "warehouse", "stock", "shipping", DLQ_STREAM)
 
 
+def outbox_backlogs(settings: Settings) -> dict[str, int]:
+    """Unpublished outbox rows per service (services without a database yet are left out)."""
+    backlogs: dict[str, int] = {}
+    for service in SERVICES:
+        url = settings.database_url(service)
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            continue
+        metadata = MetaData()
+        backbone_tables(metadata)
+        db = Database(url, metadata)
+        try:
+            backlogs[service] = Outbox(db, service, Registry()).backlog()
+        finally:
+            db.dispose()
+    return backlogs
+
+
 def status(client: redis.Redis, settings: Settings) -> list[str]:
     lines = [f"{'stream':<12} {'length':>7}  groups (pending / lag)"]
     for stream in STREAMS:
@@ -37,17 +54,7 @@ def status(client: redis.Redis, settings: Settings) -> list[str]:
         lines.append(f"{stream:<12} {client.xlen(stream):>7}  {described}")
     lines.append("")
     lines.append(f"{'service':<12} outbox backlog")
-    for service in SERVICES:
-        url = settings.database_url(service)
-        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-            continue
-        metadata = MetaData()
-        backbone_tables(metadata)
-        db = Database(url, metadata)
-        try:
-            lines.append(f"{service:<12} {Outbox(db, service, Registry()).backlog()}")
-        finally:
-            db.dispose()
+    lines += [f"{service:<12} {backlog}" for service, backlog in outbox_backlogs(settings).items()]
     return lines
 
 
