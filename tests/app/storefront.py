@@ -20,6 +20,7 @@ import redis
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from app.checkout import Product
 from app.main import create_app
 from app.state import Gateway
 from app.stream_ids import id_key
@@ -46,14 +47,6 @@ _product_ids = itertools.count(1001)
 def eventually(probe: Callable[[], T | None], what: str, timeout: float = DEADLINE_S) -> T:
     """Poll ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
     return wait_until(probe, timeout, f"waiting for {what}", interval=0.01)
-
-
-@dataclass(frozen=True)
-class Product:
-    id: int
-    sku: str
-    name: str
-    price_cents: int
 
 
 @dataclass(frozen=True)

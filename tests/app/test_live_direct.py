@@ -20,9 +20,10 @@ import redis
 import uvicorn
 from websockets.sync.client import ClientConnection, connect
 
+from app.checkout import Product
 from app.live.direct import DirectSender, text_frame
 from app.main import create_app
-from tests.app.storefront import Product, encoded, eventually, new_product, stock_changed
+from tests.app.storefront import encoded, eventually, new_product, stock_changed
 from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
 from workers.contracts import REGISTRY

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.app.storefront import Product, Storefront, eventually
+from app.checkout import Product
+from tests.app.storefront import Storefront, eventually
 from workers.contracts.catalog import ProductCreated
 from workers.contracts.orders import OrderConfirmed, OrderDispatched, OrderPlaced, OrderShipped
 

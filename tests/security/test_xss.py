@@ -9,8 +9,9 @@ from typing import Any, cast
 import pytest
 from starlette.testclient import WebSocketTestSession
 
+from app.checkout import Product
 from tests.app.browser import next_text
-from tests.app.storefront import Placed, Product, Storefront
+from tests.app.storefront import Placed, Storefront
 from tests.security.hostile import (
     ATTRIBUTE,
     HOSTILE_ADDRESS,

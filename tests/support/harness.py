@@ -9,7 +9,8 @@ the ones the service runs in production.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -115,3 +116,29 @@ class ServiceHarness:
                 if group["name"] in (self.spec.name, self.spec.name.encode()) and (group.get("lag") or 0) > 0:
                     return True
         return False
+
+
+@contextmanager
+def harnesses(
+    spec: ServiceSpec, *, redis_url: str, database_url: str, data_dir: Path
+) -> Iterator[Callable[..., ServiceHarness]]:
+    """A starter of replicas of one service (``start(env=...)``), each its own consumer; all closed at the end."""
+    started: list[ServiceHarness] = []
+
+    def start(env: Mapping[str, str] | None = None) -> ServiceHarness:
+        harness = ServiceHarness(
+            spec,
+            redis_url=redis_url,
+            database_url=database_url,
+            data_dir=data_dir,
+            env=env,
+            consumer_name=f"replica-{len(started) + 1}",
+        )
+        started.append(harness)
+        return harness
+
+    try:
+        yield start
+    finally:
+        for harness in started:
+            harness.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -13,7 +13,7 @@ from typing import Any, cast
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.support.harness import ServiceHarness
+from tests.support.harness import ServiceHarness, harnesses
 from tests.support.ports import free_port
 from workers.email.bootstrap import SPEC
 
@@ -23,18 +23,8 @@ EmailFactory = Callable[..., ServiceHarness]
 @pytest.fixture
 def start_email(redis_url: str, sqlite_url: str, tmp_path: Path) -> Iterator[EmailFactory]:
     """Start the email service with extra environment (``SMTP_URL``, ``SHOP_MAIL_FROM``, ...)."""
-    started: list[ServiceHarness] = []
-
-    def start(env: Mapping[str, str] | None = None) -> ServiceHarness:
-        harness = ServiceHarness(SPEC, redis_url=redis_url, database_url=sqlite_url, data_dir=tmp_path, env=env)
-        started.append(harness)
-        return harness
-
-    try:
+    with harnesses(SPEC, redis_url=redis_url, database_url=sqlite_url, data_dir=tmp_path) as start:
         yield start
-    finally:
-        for harness in started:
-            harness.close()
 
 
 @pytest.fixture

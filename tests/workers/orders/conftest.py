@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.harness import ServiceHarness
+from tests.support.harness import ServiceHarness, harnesses
 from workers.orders.bootstrap import SPEC
 
 StartOrders = Callable[..., ServiceHarness]
@@ -16,16 +16,8 @@ StartOrders = Callable[..., ServiceHarness]
 @pytest.fixture
 def start_orders(redis_url: str, database_url: str, tmp_path: Path) -> Iterator[StartOrders]:
     """Start the orders service (optionally with extra environment); stopped after the test."""
-    started: list[ServiceHarness] = []
-
-    def start(env: Mapping[str, str] | None = None) -> ServiceHarness:
-        harness = ServiceHarness(SPEC, redis_url=redis_url, database_url=database_url, data_dir=tmp_path, env=env)
-        started.append(harness)
-        return harness
-
-    yield start
-    for harness in started:
-        harness.close()
+    with harnesses(SPEC, redis_url=redis_url, database_url=database_url, data_dir=tmp_path) as start:
+        yield start
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.harness import ServiceHarness
+from tests.support.harness import ServiceHarness, harnesses
 from workers.shipping.bootstrap import SPEC
 
 ShippingFactory = Callable[..., ServiceHarness]
@@ -16,26 +16,13 @@ ShippingFactory = Callable[..., ServiceHarness]
 @pytest.fixture
 def start_shipping(redis_url: str, database_url: str, tmp_path: Path) -> Iterator[ShippingFactory]:
     """Start the shipping service; keyword arguments are its delays in seconds (default 0: the next tick)."""
-    started: list[ServiceHarness] = []
+    with harnesses(SPEC, redis_url=redis_url, database_url=database_url, data_dir=tmp_path) as start_replica:
 
-    def start(ship_delay_s: float = 0, deliver_delay_s: float = 0) -> ServiceHarness:
-        env = {"SHIPPING_TICK_S": "0", "SHIP_DELAY_S": str(ship_delay_s), "DELIVER_DELAY_S": str(deliver_delay_s)}
-        harness = ServiceHarness(
-            SPEC,
-            redis_url=redis_url,
-            database_url=database_url,
-            data_dir=tmp_path,
-            env=env,
-            consumer_name=f"replica-{len(started) + 1}",
-        )
-        started.append(harness)
-        return harness
+        def start(ship_delay_s: float = 0, deliver_delay_s: float = 0) -> ServiceHarness:
+            env = {"SHIPPING_TICK_S": "0", "SHIP_DELAY_S": str(ship_delay_s), "DELIVER_DELAY_S": str(deliver_delay_s)}
+            return start_replica(env)
 
-    try:
         yield start
-    finally:
-        for harness in started:
-            harness.close()
 
 
 @pytest.fixture
