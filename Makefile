@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench chaos install clean
+.PHONY: run test screenshots lint bench chaos install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test: install
 	scripts/ensure-redis.sh
 	scripts/ensure-chromium.sh
 	$(PY) -m pytest
+
+## make screenshots: refresh the README's pictures in docs/screenshots (make test takes them into a scratch folder).
+screenshots: install
+	scripts/ensure-redis.sh
+	scripts/ensure-chromium.sh
+	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/browser/test_screenshots.py
 
 lint: install
 	$(VENV)/bin/ruff check .

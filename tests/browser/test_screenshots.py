@@ -1,4 +1,8 @@
-"""Screenshots for the docs, taken by the tests' own browser (overwritten on every run).
+"""Screenshots for the docs, taken by the tests' own browser.
+
+``make test`` takes them into a scratch folder (the pages must still render and fit), so a
+run leaves the tree as it found it; ``make screenshots`` sets ``SCREENSHOT_DIR`` to
+``docs/screenshots`` and refreshes the README's pictures.
 
 ``docs/screenshots/``: the storefront at a laptop and a phone viewport, an order page,
 and the clerk's console with orders ready to dispatch. The pages are first put in a
@@ -8,19 +12,21 @@ waiting for the clerk. Each page must also fit its viewport's width.
 
 from __future__ import annotations
 
+import os
 import signal
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LAPTOP, PHONE, Visitors
 from tests.browser.shop import LIVE, ShopApi, log_in_clerk
-from tests.support.stack import ROOT, Stack
+from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
-SHOTS = ROOT / "docs" / "screenshots"
 MUG, KETTLE, DRIPPER, FILTERS, ETHIOPIA, SCALE, TEAPOT, SENCHA = 1, 2, 4, 5, 6, 8, 9, 10
 
 
@@ -28,10 +34,17 @@ def fits_its_width(page: Page) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
+def shots_dir() -> Path:
+    """Where pictures go: ``SCREENSHOT_DIR`` (``make screenshots``), else a scratch folder."""
+    configured = os.environ.get("SCREENSHOT_DIR")
+    return Path(configured) if configured else Path(tempfile.gettempdir()) / "storefront-screenshots"
+
+
 def shoot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    target = shots_dir()
+    target.mkdir(parents=True, exist_ok=True)
     assert fits_its_width(page), f"{name}: the page is wider than its viewport"
-    page.screenshot(path=SHOTS / name, full_page=True, animations="disabled")
+    page.screenshot(path=target / name, full_page=True, animations="disabled")
 
 
 @pytest.fixture(scope="module")
