@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test screenshots lint bench chaos install clean
+.PHONY: run test test-fast screenshots lint bench chaos install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: install
 	scripts/ensure-redis.sh
 	scripts/ensure-chromium.sh
 	$(PY) -m pytest
+
+## make test-fast: the suite without the whole-stack and browser tests.
+test-fast: install
+	scripts/ensure-redis.sh
+	$(PY) -m pytest -m "not stack and not browser"
 
 ## make screenshots: refresh the README's pictures in docs/screenshots (make test takes them into a scratch folder).
 screenshots: install

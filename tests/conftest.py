@@ -55,3 +55,18 @@ def database_url(request: pytest.FixtureRequest) -> str:
     # Looked up lazily so the sqlite run does not need (or skip for lack of) PostgreSQL.
     url: str = request.getfixturevalue(f"{request.param}_url")
     return url
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what starts a whole stack or a browser, wherever it lives, so ``make test-fast`` can leave it out.
+
+    A test is marked by its folder (``tests/system``, ``tests/browser``) or by asking for a
+    ``stack`` or ``browser`` fixture, so a new test is marked without anyone remembering to.
+    """
+    for item in items:
+        parts = item.path.parts
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "system" in parts or fixtures & {"stack", "web_process"}:
+            item.add_marker(pytest.mark.stack)
+        if "browser" in parts or fixtures & {"browser", "visitors", "page"}:
+            item.add_marker(pytest.mark.browser)
