@@ -34,7 +34,7 @@ test: install
 ## make test-fast: the suite without the whole-stack and browser tests.
 test-fast: install
 	scripts/ensure-redis.sh
-	$(PY) -m pytest -m "not stack and not browser"
+	$(PY) -m pytest -n 4 --dist loadscope -m "not stack and not browser"
 
 ## make screenshots: refresh the README's pictures in docs/screenshots (make test takes them into a scratch folder).
 screenshots: install
