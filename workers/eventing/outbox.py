@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -103,10 +103,19 @@ class Outbox:
         self.registry = registry
         self.table = backbone_tables(db.metadata).outbox
         self._listeners: list[Callable[[], None]] = []
+        self._event_listeners: list[Callable[[Sequence[Published]], None]] = []
 
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after every commit that staged events (the relay's wake-up)."""
         self._listeners.append(listener)
+
+    def on_committed_events(self, listener: Callable[[Sequence[Published]], None]) -> None:
+        """Call ``listener`` with the events of every commit that staged some, right after it.
+
+        For a process that publishes its own events at once (``after_commit``); the
+        listener must not raise: the transaction is already committed.
+        """
+        self._event_listeners.append(listener)
 
     @contextmanager
     def unit_of_work(self, cause: Received[Any] | None = None) -> Iterator[UnitOfWork]:
@@ -117,6 +126,8 @@ class Outbox:
             self.write(uow)
         if uow.staged:
             self.notify()
+            for listener in self._event_listeners:
+                listener(uow.staged)
 
     def write(self, uow: UnitOfWork) -> None:
         """Insert the unit of work's staged events as outbox rows (same transaction)."""
@@ -140,15 +151,13 @@ class Outbox:
         for listener in self._listeners:
             listener()
 
-    def unsent(self, conn: Connection, limit: int) -> list[dict[str, Any]]:
-        """The oldest rows not yet published, in publishing order."""
+    def unsent(self, conn: Connection, limit: int, *, before: float | None = None) -> list[dict[str, Any]]:
+        """The oldest rows not yet published, in publishing order (with ``before``: written before then)."""
         t = self.table
-        query = (
-            select(t.c.seq, t.c.stream, t.c.event_type, t.c.payload)
-            .where(t.c.sent_at.is_(None))
-            .order_by(t.c.seq)
-            .limit(limit)
-        )
+        query = select(t.c.seq, t.c.stream, t.c.event_type, t.c.payload).where(t.c.sent_at.is_(None))
+        if before is not None:
+            query = query.where(t.c.created_at < before)
+        query = query.order_by(t.c.seq).limit(limit)
         return [dict(row._mapping) for row in conn.execute(query)]
 
     def mark_sent(self, conn: Connection, seqs: list[int]) -> None:

@@ -8,6 +8,10 @@ publishes it twice, which the consumers' inboxes absorb.
 
 Replicas of a service share its database; a lease row lets one relay at a time
 publish, so they do not interleave or double every event.
+
+With ``settle_s`` the relay leaves rows younger than that to the process that wrote
+them, which publishes them itself right after its commit (``after_commit``): the
+relay is then only the safety net, for rows that process could not publish.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class Relay:
         poll_interval: float = 0.5,
         lease_ttl: float = 10.0,
         retention_s: float = 3600.0,
+        settle_s: float = 0.0,
     ) -> None:
         self.outbox = outbox
         self.client = client
@@ -54,6 +59,7 @@ class Relay:
         self.poll_interval = poll_interval
         self.lease_ttl = lease_ttl
         self.retention_s = retention_s
+        self.settle_s = settle_s
         self._lease = backbone_tables(outbox.db.metadata).lease
         self._lease_until = 0.0
         self._next_cleanup = 0.0
@@ -69,7 +75,8 @@ class Relay:
         if not self._hold_lease():
             return 0
         with self.outbox.db.snapshot() as conn:
-            rows = self.outbox.unsent(conn, self.batch_size)
+            before = time.time() - self.settle_s if self.settle_s else None
+            rows = self.outbox.unsent(conn, self.batch_size, before=before)
         if not rows:
             return 0
         pipe = self.client.pipeline(transaction=False)

@@ -47,6 +47,8 @@ class Wiring:
     ticks: Sequence[Tick] = ()
     on_start: Sequence[Callable[[], object]] = ()
     consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
+    # Rows younger than this are left to the process that wrote them (see Relay).
+    relay_settle_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ def run_service(spec: ServiceSpec, settings: Settings | None = None) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    relay = Relay(runtime.outbox, runtime.client, owner=wiring.consumer.consumer_name)
+    relay = Relay(runtime.outbox, runtime.client, owner=wiring.consumer.consumer_name, settle_s=wiring.relay_settle_s)
     relay_thread = relay.start(stop)
     for hook in wiring.on_start:
         hook()
