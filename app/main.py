@@ -1,10 +1,14 @@
-"""The gateway's composition root: ``create_app()`` wires database, outbox, relay and projector."""
+"""The web process's composition root: ``create_app()`` wires database, outbox, publisher and live hub.
+
+The web process serves HTTP and WebSockets only. The read-model projector and the
+relay of the gateway's outbox run in the projector process (``python -m app.projector``);
+what the web commits it publishes itself, right after the commit.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
@@ -21,19 +25,18 @@ from app.limits import BodyLimit, LoginThrottle
 from app.live import sockets
 from app.live.direct import KeepRawSend
 from app.live.hub import Hub
-from app.projector import HANDLERS
+from app.projector.bootstrap import SERVICE
 from app.state import Gateway
 from app.tables import METADATA
 from app.web import ROOT
 from workers.contracts import REGISTRY
-from workers.eventing import Consumer, Database, Outbox, Relay, Settings
-from workers.eventing.redis_client import SOCKET_TIMEOUT_S, connect
-from workers.eventing.service import consumer_settings
+from workers.eventing import Database, Outbox, Settings
+from workers.eventing.after_commit import AfterCommitPublisher
+from workers.eventing.redis_client import SOCKET_TIMEOUT_S
 from workers.eventing.tables import backbone_tables
 
 log = logging.getLogger(__name__)
 
-SERVICE = "gateway"
 LIVE_STREAMS = ("stock", "orders")
 
 
@@ -59,19 +62,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         backbone_tables(METADATA)
         db = Database(settings.database_url(SERVICE), METADATA)
+        # The projector process creates the same tables; on SQLite both do it under
+        # BEGIN IMMEDIATE, so on a fresh data dir one waits for the other. Clerks are
+        # the web's alone: it holds their credentials and refuses production defaults.
         db.create_tables()
         clerks.ensure_clerk(db, user, password)
         outbox = Outbox(db, SERVICE, REGISTRY)
-        stop = threading.Event()
-        sync_client = connect(settings.redis_url)
-        consumer_client = connect(settings.redis_url)
-        cs = consumer_settings(settings)
-        relay = Relay(outbox, sync_client, owner=cs.consumer_name)
-        projector = Consumer(outbox, consumer_client, SERVICE, HANDLERS, settings=cs)
-        threads = [relay.start(stop), projector.start(stop)]
         async_client = aioredis.Redis.from_url(
             settings.redis_url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=1.0
         )
+        publisher = AfterCommitPublisher(outbox, async_client)
+        await publisher.start()
         hub = Hub(settings.redis_url, LIVE_STREAMS)
         await hub.start()
         app.state.secret_key = secret_key(settings)
@@ -79,17 +80,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             attempts=settings.integer("LOGIN_ATTEMPTS_PER_MINUTE", 10), window_s=60.0
         )
         app.state.gateway = Gateway(settings=settings, db=db, outbox=outbox, redis=async_client, hub=hub)
+        app.state.publisher = publisher
         log.info("gateway started (database %r, redis %s)", db, settings.redis_url)
         try:
             yield
         finally:
             await hub.stop()
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=5)
+            await publisher.stop()
             await async_client.aclose()
-            sync_client.close()
-            consumer_client.close()
             db.dispose()
 
     return Starlette(

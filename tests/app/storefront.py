@@ -1,4 +1,5 @@
-"""The gateway under test: its real app (lifespan, relay, projector, live hub) behind a TestClient.
+"""The gateway under test: its real app (lifespan, publisher, live hub) behind a TestClient,
+and the projector process's real wiring (consumer group ``gateway`` and the relay) in threads.
 
 Upstream services are played by publishing their events onto the real streams, wrapped
 and encoded exactly as their relays would; what the gateway publishes is read back from
@@ -8,7 +9,9 @@ the streams. Waiting is always polling with a deadline, never a fixed sleep.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -22,6 +25,7 @@ from starlette.testclient import TestClient
 
 from app.checkout import Product
 from app.main import create_app
+from app.projector.bootstrap import SPEC as PROJECTOR
 from app.state import Gateway
 from app.stream_ids import id_key
 from tests.app.browser import DEADLINE_S, form_token
@@ -31,7 +35,8 @@ from workers.contracts.catalog import ProductCreated
 from workers.contracts.common import Customer, Line
 from workers.contracts.orders import OrderSnapshot, StatusChange
 from workers.contracts.stock import Cause, StockChanged, StockDelta
-from workers.eventing import Envelope, EventData, Received, Settings
+from workers.eventing import Consumer, Envelope, EventData, Received, Relay, Settings
+from workers.eventing.service import open_runtime
 
 T = TypeVar("T")
 S = TypeVar("S", bound=OrderSnapshot)
@@ -64,13 +69,47 @@ class Published:
     entry_id: str
 
 
-class Storefront:
-    """A running gateway and a Redis client on its streams."""
+class Projector:
+    """The projector process (``python -m app.projector``) as its runner wires it, in threads of the test.
 
-    def __init__(self, app: Starlette, http: TestClient, client: redis.Redis) -> None:
+    ``stop()`` and ``start()`` play a projector process that is down and started again.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.runtime = open_runtime(PROJECTOR, settings)
+        self.wiring = PROJECTOR.wire(self.runtime)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        runtime, wiring = self.runtime, self.wiring
+        self._stop = threading.Event()
+        # A short block, so that stop() returns quickly; otherwise the wiring as it runs.
+        settings = dataclasses.replace(wiring.consumer, block_ms=100)
+        consumer = Consumer(runtime.outbox, runtime.client, PROJECTOR.name, wiring.handlers, settings=settings)
+        relay = Relay(runtime.outbox, runtime.client, owner=settings.consumer_name, settle_s=wiring.relay_settle_s)
+        self._threads = [consumer.start(self._stop), relay.start(self._stop)]
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads = []
+
+    def close(self) -> None:
+        self.stop()
+        self.runtime.client.close()
+        self.runtime.db.dispose()
+
+
+class Storefront:
+    """A running gateway, its projector and a Redis client on its streams."""
+
+    def __init__(self, app: Starlette, http: TestClient, client: redis.Redis, projector: Projector) -> None:
         self.app = app
         self.http = http
         self.redis = client
+        self.projector = projector
 
     @property
     def gateway(self) -> Gateway:
@@ -202,7 +241,7 @@ class Storefront:
         return [e for e in self.events("storefront", event_type) if e.envelope.aggregate_id == order_id]
 
     def all_sent(self) -> bool:
-        """True once the relay has published everything the gateway committed so far."""
+        """True once everything the gateway committed so far is published (and marked sent)."""
         return self.gateway.outbox.backlog() == 0
 
     def position(self, stream: str) -> str:
@@ -290,7 +329,8 @@ def running_storefront(
     env: Mapping[str, str] | None = None,
     base_url: str = "http://testserver",
 ) -> Iterator[Storefront]:
-    """The gateway as ``python -m app`` runs it, its lifespan started and stopped around the block.
+    """The gateway as ``python -m app`` runs it, its lifespan started and stopped around the block,
+    with the projector (``python -m app.projector``) running beside it in threads.
 
     ``env`` overrides its environment (e.g. a low ``LOGIN_ATTEMPTS_PER_MINUTE``); a
     ``base_url`` of ``https://...`` serves it as behind TLS.
@@ -305,11 +345,14 @@ def running_storefront(
         "LOGIN_ATTEMPTS_PER_MINUTE": "10000",
         **(env or {}),
     }
-    app = create_app(Settings.from_env(environ))
+    settings = Settings.from_env(environ)
+    app = create_app(settings)
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
+    projector = Projector(settings)
+    projector.start()
     try:
         with TestClient(app, base_url=base_url) as http:
-            storefront = Storefront(app, http, client)
+            storefront = Storefront(app, http, client, projector)
             # The live readers start from the streams' ends; until they know where that
             # is, a change could be published "before" them.
             hub = storefront.gateway.hub
@@ -317,6 +360,7 @@ def running_storefront(
                 eventually(lambda: set(hub.streams) <= set(hub.last_ids), "the live hub to start reading")
             yield storefront
     finally:
+        projector.close()
         client.close()
 
 

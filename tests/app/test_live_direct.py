@@ -23,7 +23,7 @@ from websockets.sync.client import ClientConnection, connect
 from app.checkout import Product
 from app.live.direct import DirectSender, text_frame
 from app.main import create_app
-from tests.app.storefront import encoded, eventually, new_product, stock_changed
+from tests.app.storefront import Projector, encoded, eventually, new_product, stock_changed
 from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
 from workers.contracts import REGISTRY
@@ -86,11 +86,11 @@ class Served:
 
 @contextlib.contextmanager
 def served(redis_url: str, data_dir: Path) -> Iterator[Served]:
-    """Run the gateway in uvicorn (lifespan and all) in a thread for the block."""
+    """Run the gateway in uvicorn (lifespan and all) in a thread for the block, and its projector."""
     port = free_port()
-    environ = {"DATA_DIR": str(data_dir), "REDIS_URL": redis_url}
+    settings = Settings.from_env({"DATA_DIR": str(data_dir), "REDIS_URL": redis_url})
     config = uvicorn.Config(
-        create_app(Settings.from_env(environ)),
+        create_app(settings),
         host="127.0.0.1",
         port=port,
         ws="websockets-sansio",
@@ -102,6 +102,8 @@ def served(redis_url: str, data_dir: Path) -> Iterator[Served]:
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
     gateway = Served(redis_url, port)
+    projector = Projector(settings)
+    projector.start()
     try:
         eventually(lambda: server.started, "uvicorn to start")
         yield gateway
@@ -109,6 +111,7 @@ def served(redis_url: str, data_dir: Path) -> Iterator[Served]:
         gateway.close()
         server.should_exit = True
         thread.join(timeout=10)
+        projector.close()
 
 
 @pytest.fixture

@@ -36,3 +36,13 @@ def test_the_order_page_of_a_checkout_works_while_redis_is_down(
 
     assert response.status_code == 200
     assert response.json()["status"] == "pending"
+
+
+def test_the_web_process_publishes_a_checkout_itself_right_after_its_commit(own_storefront: Storefront) -> None:
+    product = own_storefront.add_product()
+    own_storefront.projector.stop()  # no relay runs anywhere now: only the web process can publish
+
+    placed = own_storefront.place_order(product)
+
+    eventually(lambda: own_storefront.published_for("checkout.submitted", placed.order_id), "the checkout published")
+    eventually(own_storefront.all_sent, "its outbox row marked sent")

@@ -1,0 +1,4 @@
+from app.projector.bootstrap import SPEC
+from workers.eventing import run_service
+
+run_service(SPEC)
