@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from app import api, clerks, health, pages
 from app.errors import ApiError, on_api_error, on_http_error, on_unexpected_error
+from app.health import projector_lag_bound
 from app.keys import secret_key
 from app.limits import BodyLimit, LoginThrottle
 from app.live import sockets
@@ -57,6 +58,7 @@ def clerk_credentials(settings: Settings) -> tuple[str, str]:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     user, password = clerk_credentials(settings)
+    projector_lag_bound(settings)  # a bad value fails here, not at the first health check
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -1,8 +1,11 @@
-"""``GET /healthz``: 200 while the web process reaches Redis and its database, 503 otherwise."""
+"""``GET /healthz``: 200 while the web process reaches Redis and its database and the projector
+keeps up, 503 otherwise."""
 
 from __future__ import annotations
 
-from tests.app.storefront import Storefront, eventually
+from pathlib import Path
+
+from tests.app.storefront import Storefront, eventually, running_storefront
 from tests.support.redis_server import RedisServer
 
 
@@ -32,3 +35,27 @@ def test_without_redis_the_gateway_is_unavailable_until_it_is_back(
 
     eventually(lambda: own_storefront.http.get("/healthz").status_code == 200, "healthz to recover")
     assert own_storefront.http.get("/healthz").json()["status"] == "ok"
+
+
+def test_healthz_is_unavailable_while_the_projector_lags_beyond_its_bound_and_ok_once_it_caught_up(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    with running_storefront(redis_server.url, tmp_path, env={"HEALTH_MAX_PROJECTOR_LAG": "3"}) as storefront:
+        product = storefront.add_product(on_hand=10)
+        eventually(lambda: storefront.http.get("/healthz").status_code == 200, "healthz once caught up")
+        storefront.projector.stop()  # the projector process is down; the web process goes on
+
+        for n in range(1, 5):
+            storefront.change_stock(product, on_hand=10 + n, version=1 + n, delta_on_hand=1)
+
+        lagging = storefront.http.get("/healthz")
+        assert lagging.status_code == 503
+        assert lagging.json()["projector_lag"] == 4
+        assert lagging.json()["projector"].startswith("lagging")
+        assert (lagging.json()["redis"], lagging.json()["database"]) == ("ok", "ok")
+
+        storefront.projector.start()
+
+        eventually(lambda: storefront.http.get("/healthz").status_code == 200, "healthz once caught up again")
+        assert storefront.http.get("/healthz").json()["projector_lag"] == 0
+        assert storefront.product(product.id, on_hand=14)
