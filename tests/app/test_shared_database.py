@@ -1,0 +1,56 @@
+"""The web process and the projector share the gateway's database file.
+
+Both create its tables at start (under ``BEGIN IMMEDIATE`` on SQLite, so one waits for
+the other); only the web process bootstraps the clerk. Started at the same moment on a
+fresh data dir, every process comes up.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app import clerks, tables
+from app.projector.bootstrap import SPEC
+from app.tables import METADATA
+from workers.eventing import Database, Settings
+from workers.eventing.service import open_runtime
+from workers.eventing.tables import backbone_tables
+
+ROLES = ("web", "projector", "web", "projector")
+
+
+def start_up(role: str, data_dir: str, barrier: Any) -> str:
+    """What ``role``'s process does with the database at start (run in a process of its own)."""
+    settings = Settings.from_env({"DATA_DIR": data_dir, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    barrier.wait()
+    if role == "web":
+        backbone_tables(METADATA)
+        db = Database(settings.database_url(SPEC.name), METADATA)
+        db.create_tables()
+        clerks.ensure_clerk(db, "clerk", "a-password")
+    else:
+        runtime = open_runtime(SPEC, settings)
+        runtime.client.close()
+        db = runtime.db
+    db.dispose()
+    return f"{role} up"
+
+
+def test_web_and_projector_started_together_on_a_fresh_data_dir_all_come_up(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, context.Pool(len(ROLES)) as pool:
+        for attempt in range(3):
+            data_dir = tmp_path / f"fresh-{attempt}"
+            barrier = manager.Barrier(len(ROLES))
+
+            answers = pool.starmap(start_up, [(role, str(data_dir), barrier) for role in ROLES])
+
+            assert answers == [f"{role} up" for role in ROLES]
+            db = Database(Settings.from_env({"DATA_DIR": str(data_dir)}).database_url(SPEC.name), METADATA)
+            with db.snapshot() as conn:
+                assert conn.scalar(select(func.count()).select_from(tables.clerks)) == 1
+            db.dispose()
