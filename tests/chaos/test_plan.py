@@ -6,7 +6,15 @@ from collections import Counter
 
 from chaos.plan import ChaosConfig, schedule
 
-PROCESSES = [("web", 0), ("orders", 0), ("payments", 0), ("warehouse", 0), ("warehouse", 1), ("email", 0)]
+PROCESSES = [
+    ("web", 0),
+    ("projector", 0),
+    ("orders", 0),
+    ("payments", 0),
+    ("warehouse", 0),
+    ("warehouse", 1),
+    ("email", 0),
+]
 
 
 def test_the_same_seed_gives_the_same_schedule_and_another_seed_another() -> None:

@@ -27,7 +27,7 @@ def test_a_short_chaos_run_keeps_every_invariant(tmp_path: Path) -> None:
     for kind in FAULT_KINDS:
         assert any(label.startswith(kind) and n for label, n in report.faults.items()), f"no {kind!r} fault\n{table}"
     killed = {label.removeprefix("kill -9 ").split(" ")[0] for label in report.faults if label.startswith("kill -9 ")}
-    assert {"web", "catalog", "orders", "payments", "warehouse", "shipping", "email"} <= killed, table
+    assert {"web", "projector", "catalog", "orders", "payments", "warehouse", "shipping", "email"} <= killed, table
     assert report.orders["accepted (202)"] == config.orders, table
     assert report.lost == 0 and report.unexpected == 0 and not report.duplicated_effects, table
     assert [check.name for check in report.checks if not check.ok] == [], table
