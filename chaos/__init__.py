@@ -2,7 +2,7 @@
 
 ``python -m chaos [--orders 300 --rate 20 --seed N]`` (``make chaos``) starts every Procfile
 process on free ports, drives checkouts, restocks and dispatches through the HTTP contract,
-and meanwhile ``kill -9``s every worker (and the web process) and Redis, freezes a worker
+and meanwhile ``kill -9``s every worker (the projector and the web process too) and Redis, freezes a worker
 replica with SIGSTOP for longer than the claim idle time, and re-adds copies of events
 already on the streams. Then it heals everything, waits until every group has caught up and
 every outbox is empty, and checks the system's invariants against the services' own

@@ -87,7 +87,7 @@ def render_markdown(report: Report) -> str:
         "Written by `make chaos` (`python -m chaos`), which overwrites this file with its latest run.",
         "The run drives checkouts (mixed payment methods, some for nearly sold-out products), restocks",
         "and dispatches through the HTTP contract of the whole Procfile stack, while it `kill -9`s every",
-        "worker and the web process, `kill -9`s `redis-server` (AOF `appendfsync always`), freezes a",
+        "worker, the projector and the web process, `kill -9`s `redis-server` (AOF `appendfsync always`), freezes a",
         "worker replica with SIGSTOP for longer than `CLAIM_IDLE_MS`, re-adds copies of events already",
         "on the streams and adds malformed entries on purpose. Then it heals everything, waits until",
         "every group has caught up and every outbox is empty, and checks the invariants below against",
