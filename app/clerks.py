@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app import tables
 from app.passwords import hash_password, verify_password
@@ -32,7 +33,14 @@ class Session:
 
 
 def ensure_clerk(db: Database, username: str, password: str) -> None:
-    """Create the clerk, or set its password if it changed."""
+    """Create the clerk, or set its password if it changed (web processes starting together may race)."""
+    try:
+        _ensure_clerk(db, username, password)
+    except IntegrityError:  # another process created it first (PostgreSQL): check its password
+        _ensure_clerk(db, username, password)
+
+
+def _ensure_clerk(db: Database, username: str, password: str) -> None:
     with db.transaction() as conn:
         row = conn.execute(select(tables.clerks).where(tables.clerks.c.username == username)).first()
         if row is None:

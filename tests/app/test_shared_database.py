@@ -7,15 +7,19 @@ fresh data dir, every process comes up.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from app import clerks, tables
 from app.projector.bootstrap import SPEC
 from app.tables import METADATA
+from tests.support.postgres import postgres_url_or_skip
 from workers.eventing import Database, Settings
 from workers.eventing.service import open_runtime
 from workers.eventing.tables import backbone_tables
@@ -23,9 +27,9 @@ from workers.eventing.tables import backbone_tables
 ROLES = ("web", "projector", "web", "projector")
 
 
-def start_up(role: str, data_dir: str, barrier: Any) -> str:
+def start_up(role: str, database_url: str, barrier: Any) -> str:
     """What ``role``'s process does with the database at start (run in a process of its own)."""
-    settings = Settings.from_env({"DATA_DIR": data_dir, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    settings = Settings.from_env({"GATEWAY_DATABASE_URL": database_url, "REDIS_URL": "redis://127.0.0.1:1/0"})
     barrier.wait()
     if role == "web":
         backbone_tables(METADATA)
@@ -40,17 +44,27 @@ def start_up(role: str, data_dir: str, barrier: Any) -> str:
     return f"{role} up"
 
 
-def test_web_and_projector_started_together_on_a_fresh_data_dir_all_come_up(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def fresh_database(kind: str, data_dir: Path) -> Iterator[str]:
+    """The URL of a gateway database that does not exist yet (SQLite) or is empty (PostgreSQL)."""
+    if kind == "sqlite":
+        yield Settings.from_env({"DATA_DIR": str(data_dir)}).database_url(SPEC.name)
+    else:
+        yield from postgres_url_or_skip("gateway")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_web_and_projector_started_together_on_a_fresh_database_all_come_up(kind: str, tmp_path: Path) -> None:
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager, context.Pool(len(ROLES)) as pool:
         for attempt in range(3):
-            data_dir = tmp_path / f"fresh-{attempt}"
-            barrier = manager.Barrier(len(ROLES))
+            with fresh_database(kind, tmp_path / f"fresh-{attempt}") as url:
+                barrier = manager.Barrier(len(ROLES))
 
-            answers = pool.starmap(start_up, [(role, str(data_dir), barrier) for role in ROLES])
+                answers = pool.starmap(start_up, [(role, url, barrier) for role in ROLES])
 
-            assert answers == [f"{role} up" for role in ROLES]
-            db = Database(Settings.from_env({"DATA_DIR": str(data_dir)}).database_url(SPEC.name), METADATA)
-            with db.snapshot() as conn:
-                assert conn.scalar(select(func.count()).select_from(tables.clerks)) == 1
-            db.dispose()
+                assert answers == [f"{role} up" for role in ROLES]
+                db = Database(url, METADATA)
+                with db.snapshot() as conn:
+                    assert conn.scalar(select(func.count()).select_from(tables.clerks)) == 1
+                db.dispose()

@@ -18,11 +18,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, MetaData, create_engine, event
+from sqlalchemy import Connection, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
 BUSY_TIMEOUT_MS = 10_000
+# Processes sharing a database (replicas, the gateway's web and projector) create its
+# tables at start; on PostgreSQL this advisory lock makes them take turns.
+_SCHEMA_LOCK = 0x5C4E_3A7A
 
 
 def normalise_url(url: str) -> str:
@@ -43,8 +46,15 @@ class Database:
         self.engine = _sqlite_engine(self.url) if self.is_sqlite else _server_engine(self.url)
 
     def create_tables(self) -> None:
-        """Create the declared tables that do not exist yet."""
-        self.metadata.create_all(self.engine)
+        """Create the declared tables that do not exist yet; safe from several processes at once.
+
+        On SQLite the transaction starts with ``BEGIN IMMEDIATE``, so a second process waits
+        for the first; on PostgreSQL concurrent ``CREATE TABLE``s of one name would collide.
+        """
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+            self.metadata.create_all(conn)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
