@@ -82,7 +82,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             attempts=settings.integer("LOGIN_ATTEMPTS_PER_MINUTE", 10), window_s=60.0
         )
         app.state.gateway = Gateway(settings=settings, db=db, outbox=outbox, redis=async_client, hub=hub)
-        app.state.publisher = publisher
         log.info("gateway started (database %r, redis %s)", db, settings.redis_url)
         try:
             yield
