@@ -146,7 +146,7 @@ class AfterCommitPublisher:
                 if self._resumable() and await asyncio.to_thread(relay_caught_up, self.outbox, self.settle_s):
                     self._deferring_since = None
                     log.info("%s: the relay has caught up; publishing after each commit again", self.outbox.source)
-            except SQLAlchemyError as exc:
+            except Exception as exc:  # noqa: BLE001 - the loop must survive; the relay is the safety net
                 # Not marked: the relay publishes those rows again once they are old enough.
                 log.warning("%s: marking %d published events sent failed: %r", self.outbox.source, len(ids), exc)
                 await asyncio.sleep(self.settle_s / 4)
