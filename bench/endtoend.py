@@ -347,7 +347,7 @@ def report(result: EndToEndResult) -> str:
             _ms(b.post_ms, 99),
             _ms(b.confirm_ms, 50),
             _ms(b.confirm_ms, 99),
-            f"{b.generator_share:.0%}",
+            f"{b.generator_share:.1%}",
         ]
         for name, b in (("whole stack (honcho)", ours), ("bare Starlette 202", bare))
     ]
