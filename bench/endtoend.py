@@ -24,12 +24,14 @@ HTTP ceiling of this machine and the floor of the latency path.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import math
 import os
 import socket
 import subprocess
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +53,7 @@ from workers.eventing.settings import Settings
 DEV_CLERK = ("clerk", "clerk-dev-password")
 MAX_RESTOCK = 10_000
 QUIET_TIMEOUT_S = 600.0
+IDLE_S = 3.0
 
 TARGET_CONFIRMED_PER_S = 300.0
 TARGET_CPU_MS_PER_ORDER = 5.0
@@ -93,6 +96,8 @@ class Burst:
     cpu_s: dict[str, float]  # process name -> CPU seconds over the burst
     generator_cpu_s: float
     errors: Counter[str] = field(default_factory=Counter)
+    measured_s: float = 0.0  # from the burst's start to the CPU reading after it
+    idle_cpu_per_s: float = 0.0  # what the idle stack uses a second (pollers, heartbeats)
 
     @property
     def cpu_total_s(self) -> float:
@@ -159,18 +164,22 @@ def _run_stack(data_dir: Path, settings: LoadSettings) -> tuple[Burst, Rate]:
         wait_for_quiet(client, env_settings, quiet_s=1.0, timeout=QUIET_TIMEOUT_S)
 
         names = stack.processes()
-        before = procstat.cpu_seconds(names)
+        idle_before = procstat.cpu_seconds(names)
+        time.sleep(IDLE_S)
+        idle = sum(procstat.cpu_between(idle_before, procstat.cpu_seconds(names)).values()) / IDLE_S
+        before, started = procstat.cpu_seconds(names), time.monotonic()
         report = _generate(
             "burst",
             {"port": stack.port, "orders": settings.orders, "clients": settings.clients, "product_ids": product_ids},
         )
         wait_for_quiet(client, env_settings, quiet_s=1.0, timeout=QUIET_TIMEOUT_S)
-        used = procstat.cpu_between(before, procstat.cpu_seconds(names))
+        used, measured = procstat.cpu_between(before, procstat.cpu_seconds(names)), time.monotonic() - started
         client.close()
         # After the CPU reading: these requests are the observer's, not the load's.
         placed = [(row[3], row[4]) for row in report["orders"] if row[2] == 202]
         histories = asyncio.run(fetch_orders(stack.port, placed))
-        return _burst_figures(report, names, used, histories), rate
+        burst = _burst_figures(report, names, used, histories)
+        return dataclasses.replace(burst, measured_s=measured, idle_cpu_per_s=idle), rate
     except BaseException:
         print(f"end-to-end: the stack's log ends:\n{stack.log_tail()}", file=sys.stderr)
         raise
@@ -356,6 +365,14 @@ def report(result: EndToEndResult) -> str:
         for name, seconds in sorted(ours.cpu_s.items(), key=lambda item: -item[1])
     ]
     cpu_rows.append(["total, every process", f"{ours.cpu_total_s * 1000:,.0f}", f"{ours.cpu_ms_per_order():.2f}"])
+    idle_ms = ours.idle_cpu_per_s * ours.measured_s * 1000
+    cpu_rows.append(
+        [
+            f"  of which idle stack ({ours.idle_cpu_per_s * 1000:.0f} ms/s over {ours.measured_s:.0f} s)",
+            f"{idle_ms:,.0f}",
+            f"{idle_ms / max(ours.confirmed, 1):.2f}",
+        ]
+    )
     cpu_rows.append(
         [
             "load generator (not in total)",
