@@ -34,7 +34,7 @@ import redis
 from sqlalchemy import func, select
 
 from bench.durable import INPUT_STREAM, METADATA, REGISTRY, counters, create_counters, sample_event
-from bench.report import Figure, table
+from bench.report import Figure, met, table
 from tests.support.redis_server import RedisServer
 from workers.eventing import Envelope
 from workers.eventing.consumer import ConsumerSettings
@@ -234,19 +234,19 @@ def report(result: BackboneResult) -> str:
     ]
     worker_rate = median_rate(result.worker)
     targets = [
-        ["worker events/s", f"{worker_rate:,.0f}", f"{WORKER_TARGET:,.0f}", _met(worker_rate >= WORKER_TARGET)],
-        ["worker / bare ratio", f"{result.ratio:.2f}", f"{RATIO_TARGET:.2f}", _met(result.ratio >= RATIO_TARGET)],
+        ["worker events/s", f"{worker_rate:,.0f}", f"{WORKER_TARGET:,.0f}", met(worker_rate >= WORKER_TARGET)],
+        ["worker / bare ratio", f"{result.ratio:.2f}", f"{RATIO_TARGET:.2f}", met(result.ratio >= RATIO_TARGET)],
         [
             "worker (publishing its outbox) / FastStream batch",
             f"{result.vs_faststream_batch:.2f}",
             f"{VS_FASTSTREAM_BATCH_TARGET:.1f}",
-            _met(result.vs_faststream_batch >= VS_FASTSTREAM_BATCH_TARGET),
+            met(result.vs_faststream_batch >= VS_FASTSTREAM_BATCH_TARGET),
         ],
         [
             "worker / FastStream default",
             f"{result.vs_faststream_default:.1f}",
             f"{VS_FASTSTREAM_DEFAULT_TARGET:.0f}",
-            _met(result.vs_faststream_default >= VS_FASTSTREAM_DEFAULT_TARGET),
+            met(result.vs_faststream_default >= VS_FASTSTREAM_DEFAULT_TARGET),
         ],
     ]
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
@@ -265,7 +265,3 @@ def report(result: BackboneResult) -> str:
             f"(load average after the run: {load}, on {os.cpu_count()} CPUs; other work on the machine skews these)",
         ]
     )
-
-
-def _met(met: bool) -> str:
-    return "yes" if met else "NO"
