@@ -31,7 +31,12 @@ from tests.support.ports import free_port
 from tests.support.redis_server import FORBIDDEN_PORT
 
 ROOT = Path(__file__).resolve().parents[1]
-_STARTED = re.compile(r"\| (\S+?)\.\d+ started \(pid=(\d+)\)")
+_STARTED = re.compile(r"^\S+ system +\| (\S+?)\.\d+ started \(pid=(\d+)\)$", re.MULTILINE)
+
+
+def started_pids(log: str) -> dict[int, str]:
+    """pid -> Procfile name, from honcho's ``HH:MM:SS system | web.1 started (pid=123)`` lines."""
+    return {int(pid): name for name, pid in _STARTED.findall(log)}
 
 
 class HonchoStack:
@@ -95,7 +100,7 @@ class HonchoStack:
     def processes(self) -> dict[int, str]:
         """Every process of the stack (pid -> Procfile name, or ``honcho``)."""
         assert self._process is not None
-        started = {int(pid): name for name, pid in _STARTED.findall(self.log_path.read_text(errors="replace"))}
+        started = started_pids(self.log_path.read_text(errors="replace"))
         names: dict[int, str] = {}
         parents = {pid: procstat.read_stat(pid) for pid in procstat.descendants(self._process.pid)}
         for pid, stat in parents.items():  # parents come before their children
