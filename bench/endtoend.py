@@ -152,9 +152,10 @@ def _run_stack(data_dir: Path, settings: LoadSettings) -> tuple[Burst, Rate]:
     stack = HonchoStack(data_dir)
     stack.start()
     try:
-        product_ids = _stock_up(stack, settings.warmup + settings.orders + math.ceil(settings.rate * settings.rate_s))
         client = redis.Redis.from_url(stack.redis_url)
         env_settings = Settings.from_env(stack.env)
+        wait_for_quiet(client, env_settings, quiet_s=1.0, timeout=QUIET_TIMEOUT_S)  # the demo catalog is in
+        product_ids = _stock_up(stack, settings.warmup + settings.orders + math.ceil(settings.rate * settings.rate_s))
         if settings.warmup:
             _generate(
                 "burst", {"port": stack.port, "orders": settings.warmup, "clients": 4, "product_ids": product_ids}
@@ -207,11 +208,14 @@ def _stock_up(stack: HonchoStack, orders: int) -> list[int]:
                 answer.raise_for_status()
                 missing -= quantity
 
+        ids = {int(product["id"]) for product in products}
+
         def stocked() -> bool:
-            return all(int(p["available"]) >= need for p in http.get("/api/products").json()["products"])
+            listed = http.get("/api/products").json()["products"]
+            return all(int(p["available"]) >= need for p in listed if int(p["id"]) in ids)
 
         wait_until(stocked, timeout=60, message="restocks did not reach the storefront")
-    return [int(product["id"]) for product in products]
+    return sorted(ids)
 
 
 def _burst_figures(
