@@ -8,6 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: run test test-fast screenshots lint bench chaos install clean
 
@@ -18,6 +19,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The benchmark's own extras (FastStream), never part of the runtime; lint type-checks bench/ with them.
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $(BENCH_STAMP)
 
 ## make run: the whole system in the foreground (Redis included); Ctrl-C stops it.
 run: install
@@ -42,12 +48,14 @@ screenshots: install
 	scripts/ensure-chromium.sh
 	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/browser/test_screenshots.py
 
-lint: install
+lint: $(BENCH_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-bench: install
+## make bench: backbone (with FastStream as a peer), live push and the whole stack end to end.
+## Smaller: BENCH_EVENTS=5000 BENCH_ROUNDS=1 BENCH_SOCKETS=200 BENCH_ORDERS=300 BENCH_RATE_S=5 make bench
+bench: $(BENCH_STAMP)
 	scripts/ensure-redis.sh
 	$(PY) -m bench
 

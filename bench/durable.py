@@ -6,13 +6,16 @@ handler's). The incoming event has the size and shape of a ``stock.changed``.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, bindparam, insert, update
 
-from workers.eventing import EventData, Received, Registry, UnitOfWork
+from workers.eventing import EventData, Outbox, Received, Registry, UnitOfWork
 from workers.eventing.database import Database
+from workers.eventing.inbox import already_processed, record_processed
+from workers.eventing.tables import backbone_tables
 
 INPUT_STREAM = "bench-counted"
 OUTPUT_STREAM = "bench-totals"
@@ -103,3 +106,24 @@ def sample_event(n: int) -> AmountCounted:
         cause="restock",
         order_id="0190b7a0-3c1e-7cc0-8a9e-3f5a0e2b4c6d",
     )
+
+
+def apply_durably(outbox: Outbox, group: str, work: Sequence[Received[Any]]) -> None:
+    """``count_amount`` over ``work`` in one transaction with the inbox, as the backbone's consumer applies a batch.
+
+    For a peer that brings its own loop (FastStream): the inbox check, the handler and
+    the inbox rows, committed together; the caller acks after this returns.
+    """
+    inbox = backbone_tables(outbox.db.metadata).inbox
+    with outbox.unit_of_work(cause=work[0] if len(work) == 1 else None) as uow:
+        seen = already_processed(uow.conn, inbox, group, {received.envelope.id for received in work})
+        fresh: list[str] = []
+        for received in work:
+            if received.envelope.id in seen:
+                continue
+            seen.add(received.envelope.id)
+            uow.cause = received
+            count_amount(received, uow)
+            fresh.append(received.envelope.id)
+        uow.cause = None
+        record_processed(uow.conn, inbox, group, fresh)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.report import table
+from bench.report import met, percentile, table
 from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
 
@@ -74,7 +74,7 @@ def report(figures: list[LiveFigure]) -> str:
             f"p99 at {size:,} sockets (ms)",
             f"{by_key[('gateway', size)].p99_ms:.1f}",
             f"{limit:.0f}",
-            _met(by_key[("gateway", size)].p99_ms <= limit),
+            met(by_key[("gateway", size)].p99_ms <= limit),
         ]
         for size, limit in P99_TARGETS_MS.items()
         if ("gateway", size) in by_key
@@ -85,7 +85,7 @@ def report(figures: list[LiveFigure]) -> str:
             "memory per socket (KiB)",
             f"{worst:.1f}",
             f"{KIB_PER_SOCKET_TARGET:.0f}",
-            _met(worst <= KIB_PER_SOCKET_TARGET),
+            met(worst <= KIB_PER_SOCKET_TARGET),
         ]
     )
     return "\n".join(
@@ -102,10 +102,6 @@ def report(figures: list[LiveFigure]) -> str:
             table(["measure", "value", "target", "met"], targets),
         ]
     )
-
-
-def _met(met: bool) -> str:
-    return "yes" if met else "NO"
 
 
 def _measure(server: str, size: int, redis_url: str, data_dir: Path) -> LiveFigure:
@@ -152,8 +148,8 @@ def _measure(server: str, size: int, redis_url: str, data_dir: Path) -> LiveFigu
     return LiveFigure(
         server=server,
         sockets=size,
-        p50_ms=_percentile(latencies, 50),
-        p99_ms=_percentile(latencies, 99),
+        p50_ms=percentile(latencies, 50),
+        p99_ms=percentile(latencies, 99),
         kib_per_socket=(after - before) / size,
     )
 
@@ -174,13 +170,6 @@ def _rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
-
-
-def _percentile(values: list[float], pct: int) -> float:
-    if not values:
-        return float("nan")
-    index = min(len(values) - 1, max(0, round(pct / 100 * len(values) + 0.5) - 1))
-    return values[index]
 
 
 def _raise_fd_limit() -> None:

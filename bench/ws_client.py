@@ -4,6 +4,8 @@ A full client library would spend more time per message than the server under te
 so each connection here is a bare asyncio protocol: it does the HTTP upgrade, reads
 server frames (unmasked, RFC 6455), answers pings and notes when it saw each
 event id. Latency is then "XADD to the last socket having the message".
+A close frame or a lost connection is reported to ``on_close`` with the close code
+(None when the connection just ended), so a benchmark can count dropped sockets.
 """
 
 from __future__ import annotations
@@ -18,9 +20,17 @@ from typing import Any
 
 
 class Client(asyncio.Protocol):
-    def __init__(self, path: str, host: str, on_text: Callable[[bytes], None], opened: asyncio.Future[None]) -> None:
+    def __init__(
+        self,
+        path: str,
+        host: str,
+        on_text: Callable[[bytes], None],
+        opened: asyncio.Future[None],
+        on_close: Callable[[int | None], None] | None = None,
+    ) -> None:
         self.path, self.host = path, host
         self.on_text = on_text
+        self.on_close = on_close
         self.opened = opened
         self.buffer = b""
         self.upgraded = False
@@ -72,7 +82,19 @@ class Client(asyncio.Protocol):
                 self.on_text(payload)
             elif opcode == 9:
                 self._send(0xA, payload)
+            elif opcode == 8:
+                self._closed(struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else None)
         self.buffer = buf
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError("closed during the handshake"))
+        self._closed(None)
+
+    def _closed(self, code: int | None) -> None:
+        on_close, self.on_close = self.on_close, None  # report once: the frame, or else the lost connection
+        if on_close is not None:
+            on_close(code)
 
     def _send(self, opcode: int, payload: bytes) -> None:
         mask = os.urandom(4)
