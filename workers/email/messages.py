@@ -6,6 +6,7 @@ so a message sent again after a crash is recognisably the same message.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from email import policy
 from email.headerregistry import Address
@@ -102,3 +103,15 @@ def compose(order: OrderSnapshot, *, sender: str, text: str, html: str, sent_at:
     # first word, and its own parser then reads the subject back with a leading space.
     message.policy = UNFOLDED_HEADERS
     return message
+
+
+@dataclass(frozen=True)
+class Composer:
+    """Turns an order into its email for the current status, from the shop's templates and address."""
+
+    templates: Environment
+    sender: str
+
+    def __call__(self, order: OrderSnapshot, *, sent_at: datetime) -> EmailMessage:
+        text, html = render(self.templates, order, sender_name(self.sender))
+        return compose(order, sender=self.sender, text=text, html=html, sent_at=sent_at)
