@@ -38,6 +38,7 @@ from workers.eventing.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
+STOP_CHECK_S = 0.2
 Compose = Callable[..., EmailMessage]  # (order, *, sent_at) -> the email
 
 
@@ -137,7 +138,7 @@ class Sender:
                 backoff.reset()
                 if claimed < self.settings.batch_size:
                     self._close_if_idle()
-                    self._wake.wait(self._wait_s())
+                    self._wait(stop, self._wait_s())
         finally:
             self.mailer.close()
 
@@ -177,6 +178,13 @@ class Sender:
             error,
         )
         return now + delay
+
+    def _wait(self, stop: threading.Event, seconds: float) -> None:
+        # Until woken, or ``stop`` is set: the stop event is shared and cannot wake us, so look at it often.
+        deadline = time.monotonic() + seconds
+        while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            if self._wake.wait(min(left, STOP_CHECK_S)):
+                return
 
     def _close_if_idle(self) -> None:
         if self._last_used is not None and time.monotonic() - self._last_used >= self.settings.idle_close_s:
