@@ -47,7 +47,7 @@ class SenderSettings:
     batch_size: int = 50
     poll_interval_s: float = 1.0
     # A claim outlives any batch: the batch stops once half of it is used up.
-    claim_ttl_s: float = 60.0
+    claim_ttl_s: float = 30.0
     max_attempts: int = 8
     retry_initial_s: float = 1.0
     retry_max_s: float = 300.0
