@@ -60,8 +60,9 @@ def sender_settings(settings: Settings) -> SenderSettings:
     defaults = SenderSettings()
     return SenderSettings(
         max_attempts=max(1, settings.integer("EMAIL_MAX_ATTEMPTS", defaults.max_attempts)),
-        claim_ttl_s=settings.number("EMAIL_CLAIM_TTL_S", defaults.claim_ttl_s),
-        poll_interval_s=settings.number("EMAIL_POLL_S", defaults.poll_interval_s),
+        # A claim shorter than a send would let another replica send the same email meanwhile.
+        claim_ttl_s=max(1.0, settings.number("EMAIL_CLAIM_TTL_S", defaults.claim_ttl_s)),
+        poll_interval_s=max(0.01, settings.number("EMAIL_POLL_S", defaults.poll_interval_s)),
     )
 
 

@@ -135,6 +135,11 @@ class Sender:
                     log.warning("email: cannot send now (%s); retrying in %.1fs", exc, delay)
                     stop.wait(delay)
                     continue
+                except Exception:  # a bug must not end the thread while the consumer goes on recording
+                    delay = backoff.next_delay()
+                    log.exception("email: sender failed; retrying in %.1fs", delay)
+                    stop.wait(delay)
+                    continue
                 backoff.reset()
                 if claimed < self.settings.batch_size:
                     self._close_if_idle()
