@@ -27,7 +27,7 @@ from workers.eventing.dead_letters import DLQ_STREAM, DeadLetter, list_dead_lett
 from workers.eventing.settings import Settings
 
 _FIGURE = re.compile(r'id="(stock|available)-(\d+)"[^>]*>\s*(-?\d+)\s*<')
-_WRITTEN = re.compile(r"email: (<[^>]+>) written to")
+_WRITTEN = re.compile(r"email sent: (<[^>]+>) written to")
 _CLAIMED = re.compile(r"claimed (\d+) idle entries")
 
 

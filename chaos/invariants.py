@@ -69,7 +69,11 @@ def check_all(ev: Evidence, quiet: str | None = None) -> list[Check]:
     result = outcome(ev)
     checks = [
         _expect("every scheduled fault was injected", ev.fault_errors, ""),
-        Check("the system went quiet (groups caught up, nothing pending, outboxes empty)", quiet is None, quiet or ""),
+        Check(
+            "the system went quiet (groups caught up, nothing pending, outboxes empty, emails sent)",
+            quiet is None,
+            quiet or "",
+        ),
     ]
     checks.append(
         _expect(

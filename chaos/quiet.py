@@ -1,4 +1,4 @@
-"""Waiting until the system has settled: every group caught up and acked, every outbox empty.
+"""Waiting until the system has settled: every group caught up and acked, every outbox empty, every email sent.
 
 The same figures ``python -m workers.eventing.ops status`` shows, read directly. Quiet
 must also last a moment: a handler commits its outbox rows before it acks, and the
@@ -12,6 +12,7 @@ from typing import Any
 
 import redis
 
+from chaos import truth
 from tests.system.observe import fingerprint, streams
 from workers.eventing.ops import outbox_backlogs
 from workers.eventing.settings import Settings
@@ -42,7 +43,9 @@ def wait_for_quiet(client: redis.Redis, settings: Settings, quiet_s: float = 2.0
     previous: object = None
     while True:
         now = time.monotonic()
-        behind, backlogs = lagging_groups(client), outbox_backlogs(settings)
+        behind = lagging_groups(client)
+        # Emails recorded but not sent wait like outbox rows (a killed sender's claims run out first).
+        backlogs = {**outbox_backlogs(settings), "email notifications": truth.emails_unsent(settings)}
         state = (fingerprint(client), tuple(sorted(backlogs.items())))
         if behind or any(backlogs.values()):
             stable_since = None

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, MetaData, select
+from sqlalchemy import Connection, MetaData, func, select
 
 from workers.email.tables import notifications
 from workers.eventing.database import Database
@@ -89,10 +89,19 @@ def all_orders(settings: Settings) -> dict[str, Order]:
 
 
 def emails_recorded(settings: Settings) -> set[tuple[str, str]]:
-    """(order id, status) of every email the email service recorded as sent."""
+    """(order id, status) of every email the email service marked as sent."""
     t = notifications
     with _reading(settings, "email", t.metadata) as conn:
-        return {(row.order_id, row.status) for row in conn.execute(select(t.c.order_id, t.c.status))}
+        query = select(t.c.order_id, t.c.status).where(t.c.sent_at.is_not(None))
+        return {(row.order_id, row.status) for row in conn.execute(query)}
+
+
+def emails_unsent(settings: Settings) -> int:
+    """Emails recorded but not yet sent (the email service's sender is behind, or was killed)."""
+    t = notifications
+    with _reading(settings, "email", t.metadata) as conn:
+        query = select(func.count()).where(t.c.sent_at.is_(None), t.c.failed_at.is_(None))
+        return int(conn.scalar(query) or 0)
 
 
 def clerk_requests(settings: Settings) -> Requests:

@@ -120,13 +120,21 @@ class ServiceHarness:
 
 @contextmanager
 def harnesses(
-    spec: ServiceSpec, *, redis_url: str, database_url: str, data_dir: Path
+    spec: ServiceSpec,
+    *,
+    redis_url: str,
+    database_url: str,
+    data_dir: Path,
+    kind: type[ServiceHarness] = ServiceHarness,
 ) -> Iterator[Callable[..., ServiceHarness]]:
-    """A starter of replicas of one service (``start(env=...)``), each its own consumer; all closed at the end."""
+    """A starter of replicas of one service (``start(env=...)``), each its own consumer; all closed at the end.
+
+    ``kind`` is a subclass of ``ServiceHarness`` for a service that runs more than its consumer.
+    """
     started: list[ServiceHarness] = []
 
     def start(env: Mapping[str, str] | None = None) -> ServiceHarness:
-        harness = ServiceHarness(
+        harness = kind(
             spec,
             redis_url=redis_url,
             database_url=database_url,

@@ -50,6 +50,7 @@ class Stack:
             "DELIVER_DELAY_S": "0",
             "SHIPPING_TICK_S": "0.2",
             "CLAIM_IDLE_MS": "5000",
+            "EMAIL_CLAIM_TTL_S": "5",
             "LOGIN_ATTEMPTS_PER_MINUTE": "10000",
             **(env or {}),
         }

@@ -18,7 +18,8 @@ from workers.contracts.orders import (
 )
 from workers.email.handlers import notify
 from workers.email.mailers import DirectoryMailer, Mailer, SmtpMailer
-from workers.email.messages import DEFAULT_SENDER, money
+from workers.email.messages import DEFAULT_SENDER, Composer, money
+from workers.email.sender import Sender, SenderSettings
 from workers.email.tables import METADATA
 from workers.eventing import Handler, Runtime, ServiceSpec, Settings, Wiring
 from workers.eventing.service import consumer_settings
@@ -44,22 +45,43 @@ def email_templates(directory: Path = TEMPLATES_DIR) -> Environment:
 
 
 def mailer_from(settings: Settings) -> Mailer:
-    """SMTP when ``SMTP_URL`` is set, otherwise ``.eml`` files under ``$DATA_DIR/mail``."""
+    """SMTP when ``SMTP_URL`` is set, otherwise ``.eml`` files under ``$DATA_DIR/mail``.
+
+    ``MAIL_FSYNC=1`` makes each ``.eml`` file durable before it counts as sent.
+    """
     url = settings.text("SMTP_URL")
-    return SmtpMailer.from_url(url) if url else DirectoryMailer(settings.data_dir / "mail")
+    if url:
+        return SmtpMailer.from_url(url)
+    return DirectoryMailer(settings.data_dir / "mail", fsync=settings.integer("MAIL_FSYNC", 0) > 0)
+
+
+def sender_settings(settings: Settings) -> SenderSettings:
+    """``EMAIL_MAX_ATTEMPTS`` (per message), ``EMAIL_CLAIM_TTL_S`` and ``EMAIL_POLL_S`` from the environment."""
+    defaults = SenderSettings()
+    return SenderSettings(
+        max_attempts=max(1, settings.integer("EMAIL_MAX_ATTEMPTS", defaults.max_attempts)),
+        # A claim shorter than a send would let another replica send the same email meanwhile.
+        claim_ttl_s=max(1.0, settings.number("EMAIL_CLAIM_TTL_S", defaults.claim_ttl_s)),
+        poll_interval_s=max(0.01, settings.number("EMAIL_POLL_S", defaults.poll_interval_s)),
+    )
 
 
 def wire(runtime: Runtime) -> Wiring:
-    send: Handler = partial(
-        notify,
-        mailer=mailer_from(runtime.settings),
-        templates=email_templates(),
-        sender=runtime.settings.text("SHOP_MAIL_FROM", DEFAULT_SENDER),
+    consumer = consumer_settings(runtime.settings)
+    sender = Sender(
+        runtime.db,
+        mailer_from(runtime.settings),
+        Composer(email_templates(), runtime.settings.text("SHOP_MAIL_FROM", DEFAULT_SENDER)),
+        # Named after the replica, so a replica restarted under its CONSUMER_NAME resends its own claims at once.
+        owner=consumer.consumer_name,
+        settings=sender_settings(runtime.settings),
     )
+    record: Handler = partial(notify, recorded=sender.wake)
     return Wiring(
-        handlers={model.TYPE: send for model in ORDER_EVENTS},
-        # One event per transaction: sending is an outside effect a batch rollback cannot undo.
-        consumer=consumer_settings(runtime.settings, batch_transaction=False),
+        handlers={model.TYPE: record for model in ORDER_EVENTS},
+        # Handlers only write rows now (the sender sends after the commit): batches are safe.
+        consumer=consumer,
+        background=[sender],
     )
 
 

@@ -1,49 +1,30 @@
-"""What the email service does: one email per order and status, recorded before it is sent."""
+"""What the email service does: record one email per order and status, to be sent after the commit."""
 
 from __future__ import annotations
 
 import logging
 import time
-
-from jinja2 import Environment
-from sqlalchemy import insert, select
+from collections.abc import Callable
 
 from workers.contracts.orders import OrderSnapshot
-from workers.email.mailers import Mailer
-from workers.email.messages import compose, file_name, message_id, render, sender_name, subject
-from workers.email.tables import notifications
+from workers.email.notifications import record
 from workers.eventing import Received, UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
-def notify(
-    event: Received[OrderSnapshot], uow: UnitOfWork, *, mailer: Mailer, templates: Environment, sender: str
-) -> None:
-    """Email the customer about the order's new status, unless that email went out already.
+def notify(event: Received[OrderSnapshot], uow: UnitOfWork, *, recorded: Callable[[], None]) -> None:
+    """Record the email about the order's new status, unless one was recorded before.
 
-    The row is inserted before sending: a replica handling the same status at the same
-    moment then fails on the key instead of sending too. Sending happens inside the
-    transaction, so a failed send leaves no row and the event is retried; a crash after
-    sending but before the commit sends again, with the same ``Message-ID``.
+    The row is written in the consumer's transaction, with its inbox row, and nothing
+    leaves the process here: the sender delivers it once the transaction has committed
+    (``recorded`` wakes it). A repeated event, or a replica recording the same status
+    at the same moment, records nothing new.
     """
     order = event.data
-    t = notifications
-    sent = select(t.c.message_id).where(t.c.order_id == order.order_id, t.c.status == order.status)
-    if uow.conn.scalar(sent) is not None:
-        log.info("email: %s for order %s already sent", order.status, order.order_id)
-        return
-    text, html = render(templates, order, sender_name(sender))
-    message = compose(order, sender=sender, text=text, html=html, sent_at=event.envelope.occurred_at)
-    uow.conn.execute(
-        insert(t).values(
-            order_id=order.order_id,
-            status=order.status,
-            message_id=message_id(order.order_id, order.status),
-            recipient=order.customer.email,
-            subject=subject(order),
-            event_id=event.envelope.id,
-            sent_at=time.time(),
-        )
-    )
-    mailer.send(message, name=file_name(order.order_id, order.status))
+    if record(uow.conn, order, event.envelope, now=time.time()):
+        log.debug("email: %s of order %s recorded", order.status, order.order_id)
+        if recorded not in uow.committed:
+            uow.after_commit(recorded)
+    else:
+        log.debug("email: %s of order %s was recorded before; nothing new", order.status, order.order_id)

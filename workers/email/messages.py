@@ -6,9 +6,10 @@ so a message sent again after a crash is recognisably the same message.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from email import policy
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
@@ -18,7 +19,26 @@ from workers.contracts.orders import OrderSnapshot, OrderStatus
 
 MAIL_DOMAIN = "storefront.local"
 DEFAULT_SENDER = "Storefront <shop@storefront.local>"
-UNFOLDED_HEADERS = policy.default.clone(max_line_length=998)
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The standard header registry, minus its cost: it builds a new class for every header it parses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+
+# Same rules as policy.default; composing an email took a millisecond, a third of it making header classes.
+BUILDING = policy.default.clone(header_factory=_HeaderClasses())
+UNFOLDED_HEADERS = BUILDING.clone(max_line_length=998)
 
 SUBJECTS: dict[OrderStatus, str] = {
     "pending": "We received your order {order_id}",
@@ -86,7 +106,7 @@ def render(templates: Environment, order: OrderSnapshot, shop: str) -> tuple[str
 
 def compose(order: OrderSnapshot, *, sender: str, text: str, html: str, sent_at: datetime) -> EmailMessage:
     """The email itself: text with an HTML alternative, addressed to the customer."""
-    message = EmailMessage()
+    message = EmailMessage(policy=BUILDING)
     message["From"] = sender
     # Header values must be one line; a name is just a name, whatever the shopper typed.
     name = " ".join(order.customer.name.split())
@@ -102,3 +122,15 @@ def compose(order: OrderSnapshot, *, sender: str, text: str, html: str, sent_at:
     # first word, and its own parser then reads the subject back with a leading space.
     message.policy = UNFOLDED_HEADERS
     return message
+
+
+@dataclass(frozen=True)
+class Composer:
+    """Turns an order into its email for the current status, from the shop's templates and address."""
+
+    templates: Environment
+    sender: str
+
+    def __call__(self, order: OrderSnapshot, *, sent_at: datetime) -> EmailMessage:
+        text, html = render(self.templates, order, sender_name(self.sender))
+        return compose(order, sender=self.sender, text=text, html=html, sent_at=sent_at)

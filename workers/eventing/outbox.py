@@ -51,6 +51,11 @@ class UnitOfWork:
         self.cause = cause
         self._registry = registry
         self.staged: list[Published] = []
+        self.committed: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once this transaction has committed (never if it rolls back)."""
+        self.committed.append(callback)
 
     def publish(
         self,
@@ -128,6 +133,8 @@ class Outbox:
             self.notify()
             for listener in self._event_listeners:
                 listener(uow.staged)
+        for callback in uow.committed:
+            callback()
 
     def write(self, uow: UnitOfWork) -> None:
         """Insert the unit of work's staged events as outbox rows (same transaction)."""

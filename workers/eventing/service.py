@@ -46,6 +46,8 @@ class Wiring:
     handlers: Mapping[str, Handler]
     ticks: Sequence[Tick] = ()
     on_start: Sequence[Callable[[], object]] = ()
+    # Loops run in threads of their own beside the consumer, each until the stop event is set.
+    background: Sequence[Callable[[threading.Event], object]] = ()
     consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
     # Rows younger than this are left to the process that wrote them (see Relay).
     relay_settle_s: float = 0.0
@@ -98,6 +100,12 @@ def run_service(spec: ServiceSpec, settings: Settings | None = None) -> None:
     relay_thread = relay.start(stop)
     for hook in wiring.on_start:
         hook()
+    background = [
+        threading.Thread(target=task, args=(stop,), name=f"{spec.name}-background-{n}", daemon=True)
+        for n, task in enumerate(wiring.background, start=1)
+    ]
+    for thread in background:
+        thread.start()
     consumer = Consumer(
         runtime.outbox, runtime.client, spec.name, wiring.handlers, settings=wiring.consumer, ticks=wiring.ticks
     )
@@ -107,5 +115,7 @@ def run_service(spec: ServiceSpec, settings: Settings | None = None) -> None:
     finally:
         stop.set()
         relay_thread.join(timeout=5)
+        for thread in background:
+            thread.join(timeout=5)
         runtime.db.dispose()
         log.info("%s stopped", spec.name)

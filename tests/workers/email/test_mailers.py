@@ -31,19 +31,23 @@ def test_an_smtp_url_of_another_kind_is_refused(url: str) -> None:
 
 def test_without_smtp_url_mail_goes_to_the_data_directory(tmp_path: Path) -> None:
     assert mailer_from(Settings.from_env({"DATA_DIR": str(tmp_path)})) == DirectoryMailer(tmp_path / "mail")
+    durable = Settings.from_env({"DATA_DIR": str(tmp_path), "MAIL_FSYNC": "1"})
+    assert mailer_from(durable) == DirectoryMailer(tmp_path / "mail", fsync=True)
     with_smtp = Settings.from_env({"DATA_DIR": str(tmp_path), "SMTP_URL": "smtp://127.0.0.1:2525"})
     assert mailer_from(with_smtp) == SmtpMailer(host="127.0.0.1", port=2525)
 
 
-def test_the_directory_mailer_replaces_the_file_and_leaves_nothing_else(tmp_path: Path) -> None:
-    mailer = DirectoryMailer(tmp_path / "mail")
+@pytest.mark.parametrize("fsync", [False, True], ids=["by default", "with MAIL_FSYNC"])
+def test_the_directory_mailer_replaces_the_file_and_leaves_nothing_else(tmp_path: Path, fsync: bool) -> None:
+    mailer = DirectoryMailer(tmp_path / "mail", fsync=fsync)
     order = order_event(OrderPlaced, new_order_id(), [(1, 1)])
     message = compose(order, sender="Shop <shop@example.com>", text="hi", html="<p>hi</p>", sent_at=datetime.now(UTC))
     mailer.send(message, name="a-pending.eml")
-    mailer.send(message, name="a-pending.eml")
+    where = mailer.send(message, name="a-pending.eml")
 
     assert [path.name for path in (tmp_path / "mail").iterdir()] == ["a-pending.eml"]
     assert b"Message-ID: <" in (tmp_path / "mail" / "a-pending.eml").read_bytes()
+    assert where == f"written to {tmp_path / 'mail' / 'a-pending.eml'}"
 
 
 def test_a_file_name_cannot_leave_the_mail_directory() -> None:

@@ -89,3 +89,17 @@ def test_correlation_and_causation_follow_the_event_being_handled(node: Node, ev
     assert (explicit.correlation_id, explicit.causation_id) == ("x", cause_envelope.id)
     assert (spontaneous.correlation_id, spontaneous.causation_id) == ("thing-3", None)
     assert followed.source == "service"
+
+
+def test_an_after_commit_callback_runs_once_its_transaction_committed_and_never_after_a_rollback(node: Node) -> None:
+    calls: list[str] = []
+
+    with pytest.raises(RuntimeError), node.outbox.unit_of_work() as uow:
+        uow.after_commit(lambda: calls.append("rolled back"))
+        raise RuntimeError("rolled back")
+    with node.outbox.unit_of_work() as uow:
+        uow.conn.execute(insert(node.things).values(id="thing-1", version=1))
+        uow.after_commit(lambda: calls.append(f"committed {_things(node)}"))
+        assert calls == []
+
+    assert calls == ["committed ['thing-1']"]
