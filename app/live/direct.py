@@ -13,11 +13,16 @@ own task through the ASGI interface, as before.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import struct
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
+from websockets.protocol import State
+
+log = logging.getLogger(__name__)
 
 RAW_SEND = "storefront.raw_send"
 
@@ -51,30 +56,73 @@ def text_frame(payload: bytes) -> bytes:
 
 
 class DirectSender:
-    """Writes frames straight to one uvicorn websocket connection's transport."""
+    """Writes frames straight to one uvicorn websocket connection's transport.
 
-    __slots__ = ("_protocol", "_transport", "_writable")
+    It reads uvicorn's private attributes, so it trusts nothing: ``attach`` checks all
+    it will use and answers None (serve through ASGI) when anything differs, and
+    ``write`` never raises (it reports ``failed`` and the socket falls back).
+    """
+
+    __slots__ = ("_protocol", "_transport", "_writable", "failed")
+
+    # After one unexpected failure the process stops writing directly: whatever uvicorn
+    # changed would fail the next socket the same way.
+    disabled = False
 
     def __init__(self, protocol: Any) -> None:
         # Looked up once: ``write`` runs once per socket per change, thousands of times a change.
         self._protocol = protocol
         self._transport: Any = getattr(protocol, "transport", None)
         self._writable: Any = getattr(protocol, "writable", None)
+        self.failed = False
+
+    @staticmethod
+    def protocol_of(websocket: WebSocket) -> Any:
+        """The server's connection object under ``websocket`` (None if there is no way to it)."""
+        return getattr(websocket.scope.get(RAW_SEND), "__self__", None)
+
+    @staticmethod
+    def missing(protocol: Any) -> list[str]:
+        """What ``protocol`` lacks of what the direct writer uses (empty: it can write directly)."""
+        if type(protocol).__name__ != "WebSocketsSansIOProtocol":
+            return [f"uvicorn's WebSocketsSansIOProtocol (found {type(protocol).__name__})"]
+        lacks = [name for name in ("close_sent", "disconnected") if not isinstance(getattr(protocol, name, None), bool)]
+        if not isinstance(getattr(protocol, "writable", None), asyncio.Event):
+            lacks.append("writable (an asyncio.Event)")
+        transport = getattr(protocol, "transport", None)
+        if not (callable(getattr(transport, "write", None)) and callable(getattr(transport, "is_closing", None))):
+            lacks.append("transport (with write and is_closing)")
+        conn = getattr(protocol, "conn", None)
+        if not isinstance(getattr(conn, "extensions", None), list):
+            lacks.append("conn.extensions (a list)")
+        if getattr(conn, "state", None) is not State.OPEN:
+            lacks.append("conn.state (OPEN)")
+        return lacks
 
     @classmethod
     def attach(cls, websocket: WebSocket) -> DirectSender | None:
-        protocol = getattr(websocket.scope.get(RAW_SEND), "__self__", None)
-        if type(protocol).__name__ != "WebSocketsSansIOProtocol":
+        """A direct writer for ``websocket``, or None where the ASGI send path must serve it."""
+        if cls.disabled:
             return None
-        conn = getattr(protocol, "conn", None)
-        if conn is None or getattr(conn, "extensions", None):
+        protocol = cls.protocol_of(websocket)
+        if cls.missing(protocol):
+            return None
+        if protocol.conn.extensions:
             return None  # a negotiated extension (deflate) changes the framing: not ours to bypass
         return cls(protocol)
 
     def write(self, frame: bytes) -> bool:
-        """Write a frame; False when the socket is closing or its buffer is full (a laggard)."""
-        protocol, transport = self._protocol, self._transport
-        if protocol.close_sent or protocol.disconnected or transport.is_closing() or not self._writable.is_set():
+        """Write a frame; False when the socket is closing, its buffer is full, or writing ``failed``."""
+        try:
+            protocol, transport = self._protocol, self._transport
+            if protocol.close_sent or protocol.disconnected or transport.is_closing() or not self._writable.is_set():
+                return False
+            transport.write(frame)
+            return True
+        except Exception:
+            # Free while nothing raises; if something does, uvicorn is not what it was.
+            if not DirectSender.disabled:
+                log.exception("direct WebSocket writes failed; serving sockets through ASGI from now on")
+            DirectSender.disabled = True
+            self.failed = True
             return False
-        transport.write(frame)
-        return True

@@ -60,7 +60,7 @@ async def serve(websocket: WebSocket, hub: Hub, client: aioredis.Redis, feed: Fe
         if sender is not None and isinstance(feed.render, Shared):
             # No await between this and the replay's end: nothing can slip in between.
             mailbox.go_direct(sender, feed.render.frame)
-            pusher = asyncio.create_task(_watch(websocket, mailbox))
+            pusher = asyncio.create_task(_watch(websocket, mailbox, feed))
         else:
             pusher = asyncio.create_task(_push(websocket, mailbox, feed))
         done, pending = await asyncio.wait({listener, pusher}, return_when=asyncio.FIRST_COMPLETED)
@@ -118,10 +118,14 @@ async def _push(websocket: WebSocket, mailbox: Mailbox, feed: Feed) -> None:
             await websocket.send_text(message)
 
 
-async def _watch(websocket: WebSocket, mailbox: Mailbox) -> None:
-    """A socket the hub writes to directly: only wait to hear that it fell behind."""
-    await mailbox.take()
-    await _drop_laggard(websocket)
+async def _watch(websocket: WebSocket, mailbox: Mailbox, feed: Feed) -> None:
+    """A socket the hub writes to directly: wait to hear that it fell behind, or fell back."""
+    await mailbox.undirected()
+    if mailbox.overflowed:
+        await _drop_laggard(websocket)
+        return
+    # Its connection stopped being as the direct writer expects: send through ASGI instead.
+    await _push(websocket, mailbox, feed)
 
 
 async def _drop_laggard(websocket: WebSocket) -> None:

@@ -101,19 +101,38 @@ class Mailbox:
     Until the socket's replay is done, changes wait here. Then either a task takes
     them (``take``), or, where the socket can be written to directly, the hub writes
     each change's pre-framed bytes at once (``go_direct``) and nothing waits.
+
+    Two signals, never confused: ``_ready`` says changes wait (``take`` wakes on it),
+    ``_behind`` says the socket fell too far behind and must be dropped. A change that
+    arrives during the replay only ever sets the first.
     """
 
     streams: frozenset[str]
     accepts: Callable[[Change], bool] = lambda _change: True
     coalesce_key: Callable[[Change], Hashable] | None = None
     limit: int = MAILBOX_LIMIT
-    overflowed: bool = False
     _items: OrderedDict[Hashable, Change] = field(default_factory=OrderedDict)
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _behind: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set when the hub stops writing to the socket directly: it fell behind, or its
+    # connection stopped being as the direct writer expects (then a task takes over).
+    _undirected: asyncio.Event = field(default_factory=asyncio.Event)
     _seq: int = 0
     _direct: DirectSender | None = None
     _frame: Callable[[Change], bytes] | None = None
     _skip_through: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def overflowed(self) -> bool:
+        """True once the socket fell too far behind: it is to be dropped (and reconnect)."""
+        return self._behind.is_set()
+
+    def fall_behind(self) -> None:
+        """Give up on this socket: nothing more is queued or written for it."""
+        self._items.clear()
+        self._behind.set()
+        self._ready.set()  # wakes a ``take``, which then hands over nothing
+        self._undirected.set()
 
     def skip_through(self, positions: dict[str, str]) -> None:
         """Changes at or before these ids were sent by the replay already: drop them."""
@@ -121,6 +140,8 @@ class Mailbox:
         for key, change in list(self._items.items()):
             if self._replayed(change):
                 del self._items[key]
+        if not self._items and not self.overflowed:
+            self._ready.clear()  # whatever woke it was replayed: nothing waits now
 
     def _replayed(self, change: Change) -> bool:
         through = self._skip_through.get(change.stream)
@@ -130,22 +151,36 @@ class Mailbox:
         """From now on write changes straight to the socket; what waits goes first."""
         waiting = list(self._items.values())
         self._items.clear()
+        if not self.overflowed:
+            self._ready.clear()  # nothing waits: a ``take`` from now on is for a fallback only
         self._direct, self._frame = sender, frame
         for change in waiting:
-            self._write(change)
+            if self._direct is None:  # fell back (or behind) on the way: the rest waits as usual
+                self._queue(change)
+            else:
+                self._write(change)
+
+    async def undirected(self) -> None:
+        """Wait until the hub stops writing to the socket directly (see ``overflowed`` for why)."""
+        await self._undirected.wait()
 
     def offer(self, change: Change, frames: dict[Any, bytes] | None = None) -> None:
         """Take a change (``frames``: frames already made for it, shared by the hub's fan-out)."""
-        if self.overflowed or not self.accepts(change):
+        if not self.accepts(change) or (self._skip_through and not self._past_replay(change)):
             return
-        if self._skip_through:
-            if self._replayed(change):
-                return
-            # Changes come in stream order: once one is past the replay, all later ones are.
-            self._skip_through.pop(change.stream, None)
         if self._direct is not None:
             self._write(change, frames)
-            return
+        elif not self._behind.is_set():
+            self._queue(change)
+
+    def _past_replay(self, change: Change) -> bool:
+        if self._replayed(change):
+            return False
+        # Changes come in stream order: once one is past the replay, all later ones are.
+        self._skip_through.pop(change.stream, None)
+        return True
+
+    def _queue(self, change: Change) -> None:
         if self.coalesce_key is not None:
             key = self.coalesce_key(change)
             self._items.pop(key, None)  # the newer change replaces and moves to the back
@@ -154,28 +189,37 @@ class Mailbox:
             key = self._seq
         self._items[key] = change
         if len(self._items) > self.limit:
-            self.overflowed = True
-            self._items.clear()
+            self.fall_behind()
+            return
         self._ready.set()
 
     def _write(self, change: Change, frames: dict[Any, bytes] | None = None) -> None:
-        assert self._direct is not None and self._frame is not None
-        frame = frames.get(self._frame) if frames is not None else None
+        direct, make = self._direct, self._frame
+        assert direct is not None and make is not None
+        frame = frames.get(make) if frames is not None else None
         if frame is None:
-            frame = self._frame(change)
+            frame = make(change)
             if frames is not None:
-                frames[self._frame] = frame
-        if frame and not self._direct.write(frame):
-            # Its buffer is full or it is closing: drop it rather than wait for it.
-            self.overflowed = True
-            self._ready.set()
+                frames[make] = frame
+        if frame and not direct.write(frame):
+            self._direct = None
+            if direct.failed:
+                # The connection is not as the direct writer expects: hand this change and
+                # the ones after it to a task that sends through the ASGI interface.
+                self._undirected.set()
+                self._queue(change)
+            else:
+                # Its buffer is full or it is closing: drop it rather than wait for it.
+                self.fall_behind()
 
     async def take(self) -> list[Change]:
-        """Wait for changes, then take all of them (empty if the mailbox overflowed)."""
-        await self._ready.wait()
-        self._ready.clear()
+        """Wait for changes, then take all of them; empty only once the socket fell behind."""
+        while not self._items and not self._behind.is_set():
+            self._ready.clear()
+            await self._ready.wait()
         changes = list(self._items.values())
         self._items.clear()
+        self._ready.clear()
         return changes
 
 

@@ -258,3 +258,55 @@ async def test_the_hub_follows_a_stream_from_its_end_and_across_a_redis_restart(
     finally:
         await hub.stop()
         await client.aclose()
+
+
+async def test_a_change_the_replay_already_sent_does_not_wake_the_socket() -> None:
+    mailbox = Mailbox(frozenset({"stock"}))
+    mailbox.offer(stock("1-0", 1, 5))  # arrives while the replay runs, which sends it too
+
+    mailbox.skip_through({"stock": "1-0"})
+    waiting = asyncio.create_task(mailbox.take())
+    await asyncio.sleep(0)
+    mailbox.offer(stock("2-0", 1, 4))
+
+    assert [c.entry_id for c in await asyncio.wait_for(waiting, 5)] == ["2-0"]  # not an empty wake-up
+    assert not mailbox.overflowed
+
+
+async def test_a_change_that_waited_through_the_replay_goes_direct_without_marking_a_laggard() -> None:
+    mailbox = Mailbox(frozenset({"stock"}))
+    socket = FakeSocket()
+    mailbox.offer(stock("1-0", 1, 5))
+    mailbox.offer(stock("2-0", 1, 4))  # came in during the replay, after what it sent
+
+    mailbox.skip_through({"stock": "1-0"})
+    mailbox.go_direct(socket, frame)
+    watching = asyncio.create_task(mailbox.undirected())
+    await asyncio.sleep(0)
+
+    assert socket.frames == [b"2-0"]
+    assert not mailbox.overflowed and not watching.done()
+    watching.cancel()
+
+
+class BrokenConnection:
+    """A connection that is not what the direct writer expects: it has no transport at all."""
+
+    close_sent = disconnected = False
+    transport = None
+
+
+async def test_a_direct_write_that_fails_falls_back_to_a_task_and_loses_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(DirectSender, "disabled", False)
+    mailbox = Mailbox(frozenset({"stock"}))
+    mailbox.go_direct(DirectSender(BrokenConnection()), frame)
+
+    mailbox.offer(stock("1-0", 1, 5))
+    mailbox.offer(stock("2-0", 1, 4))
+
+    await asyncio.wait_for(mailbox.undirected(), 5)
+    assert not mailbox.overflowed  # not a laggard: its task sends through ASGI from now on
+    assert [c.entry_id for c in await mailbox.take()] == ["1-0", "2-0"]
+    assert DirectSender.disabled  # and later sockets are not written to directly either
