@@ -1,5 +1,8 @@
 """``GET /healthz``: 200 when this web process reaches Redis and its database, else 503.
 
+Also 503 when one of this process's live readers has ended: its pages would hear of
+that stream no more.
+
 Also 503 when the projector (consumer group ``gateway``, its own process) lags more
 than ``HEALTH_MAX_PROJECTOR_LAG`` entries behind the streams it reads: pages would
 show a stale read model.
@@ -17,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.access import public
+from app.live.hub import Hub
 from app.projector.bootstrap import SERVICE, STREAMS
 from app.state import Gateway, gateway
 from workers.eventing import Settings
@@ -66,7 +70,7 @@ async def projector_check(gw: Gateway) -> tuple[str, int | None]:
 @public
 async def healthz(request: Request) -> Response:
     gw = gateway(request)
-    checks = {"redis": "ok", "database": "ok"}
+    checks = {"redis": "ok", "database": "ok", "live_readers": _live_readers(gw.hub)}
     try:
         await asyncio.wait_for(gw.redis.ping(), timeout=1.0)
     except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
@@ -86,6 +90,10 @@ async def healthz(request: Request) -> Response:
     healthy = all(v == "ok" for v in checks.values())
     body = {"status": "ok" if healthy else "unavailable", **checks, "outbox_backlog": backlog, "projector_lag": lag}
     return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+def _live_readers(hub: Hub) -> str:
+    return "ok" if hub.readers_alive() else "stopped: " + ", ".join(hub.dead_readers())
 
 
 def _text(value: bytes | str) -> str:

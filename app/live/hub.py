@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 BLOCK_MS = 1_000
 MAILBOX_LIMIT = 256
+RETRY_FIRST_S, RETRY_MAX_S = 0.05, 2.0
 _RETRYABLE: tuple[type[Exception], ...] = (*TRANSIENT_ERRORS, aioredis.ResponseError)
 
 
@@ -263,7 +264,20 @@ class Hub:
         frames: dict[Any, bytes] = {}  # one frame per kind of feed, made once for every socket
         for mailbox in list(self._mailboxes):
             if change.stream in mailbox.streams:
-                mailbox.offer(change, frames)
+                try:  # free unless it raises: the fan-out's speed is untouched
+                    mailbox.offer(change, frames)
+                except Exception:
+                    # One broken socket must not cost the others this change.
+                    log.exception("live push to one socket failed; dropping that socket")
+                    mailbox.fall_behind()
+
+    def readers_alive(self) -> bool:
+        """False when a stream's reader has ended although the hub is not stopping."""
+        return self._stopping or not self.dead_readers()
+
+    def dead_readers(self) -> list[str]:
+        """The streams whose reader has ended (empty while all follow their streams)."""
+        return [task.get_name().removeprefix("hub-") for task in self._tasks if task.done()]
 
     async def reading(self, streams: Iterable[str], timeout: float) -> bool:
         """Wait until the readers of ``streams`` know where they start; False after ``timeout``.
@@ -291,43 +305,53 @@ class Hub:
             await asyncio.wait(self._tasks, timeout=3)
 
     async def _read(self, stream: str) -> None:
-        """Follow one stream forever, from its end at start-up, surviving Redis restarts."""
+        """Follow one stream forever, from its end at start-up, surviving Redis restarts and bugs."""
         # Its own client: a blocking read holds a connection, and a broken one is dropped
         # without disturbing the other readers.
         client = aioredis.Redis.from_url(self.redis_url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=1.0)
+        delay = RETRY_FIRST_S
+        loop = asyncio.get_running_loop()
         try:
-            await self._follow(client, stream)
-        finally:
-            await client.aclose()
-
-    async def _follow(self, client: aioredis.Redis, stream: str) -> None:
-        last_id: str | None = None
-        delay = 0.05
-        while not self._stopping:
-            try:
-                if last_id is None:
-                    last_id = await _tail_id(client, stream)
-                    self.last_ids[stream] = last_id
-                    self._reading[stream].set()
-                reply = await client.xread({stream: last_id}, block=BLOCK_MS, count=500)
-                delay = 0.05
-            except asyncio.CancelledError:
-                raise
-            except _RETRYABLE as exc:
-                log.warning("live reader %s: %s; retrying in %.2fs", stream, exc, delay)
+            while not self._stopping:
+                began = loop.time()
+                try:
+                    await self._follow(client, stream)
+                    continue
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    if loop.time() - began > 2 * RETRY_MAX_S:
+                        delay = RETRY_FIRST_S  # it had been reading fine: this is a new failure
+                    if isinstance(exc, _RETRYABLE):
+                        log.warning("live reader %s: %s; retrying in %.2fs", stream, exc, delay)
+                    else:
+                        # Anything else is a bug, but live push must outlive it: log it whole
+                        # and go on from the last change fanned out, so no socket misses one.
+                        log.exception("live reader %s failed; restarting from %s", stream, self.last_ids.get(stream))
                 # A cancelled or broken blocking read can leave a pooled connection
                 # half-used: drop them all and start clean.
                 await client.connection_pool.disconnect()
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-                continue
+                delay = min(delay * 2, RETRY_MAX_S)
+        finally:
+            await client.aclose()
+
+    async def _follow(self, client: aioredis.Redis, stream: str) -> None:
+        """Read and fan out until an error; ``last_ids`` moves only past what was fanned out."""
+        last_id = self.last_ids.get(stream)
+        if last_id is None:
+            last_id = await _tail_id(client, stream)
+            self.last_ids[stream] = last_id
+            self._reading[stream].set()
+        while not self._stopping:
+            reply = await client.xread({stream: last_id}, block=BLOCK_MS, count=500)
             for _stream, entries in cast(list[Any], reply or []):
                 for entry_id, fields in entries:
                     change = parse_entry(stream, entry_id, fields)
-                    last_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-                    self.last_ids[stream] = last_id
                     if change is not None:
                         self.publish(change)
+                    last_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+                    self.last_ids[stream] = last_id
 
 
 async def _tail_id(client: aioredis.Redis, stream: str) -> str:

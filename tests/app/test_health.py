@@ -3,6 +3,7 @@ keeps up, 503 otherwise."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from tests.app.storefront import Storefront, eventually, running_storefront
@@ -15,7 +16,7 @@ def test_a_healthy_gateway_says_ok(storefront: Storefront) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert (body["redis"], body["database"]) == ("ok", "ok")
+    assert (body["redis"], body["database"], body["live_readers"]) == ("ok", "ok", "ok")
     assert isinstance(body["outbox_backlog"], int)
 
 
@@ -59,3 +60,23 @@ def test_healthz_is_unavailable_while_the_projector_lags_beyond_its_bound_and_ok
         eventually(lambda: storefront.http.get("/healthz").status_code == 200, "healthz once caught up again")
         assert storefront.http.get("/healthz").json()["projector_lag"] == 0
         assert storefront.product(product.id, on_hand=14)
+
+
+def test_a_gateway_whose_live_reader_died_is_unavailable(own_storefront: Storefront) -> None:
+    hub = own_storefront.gateway.hub
+    assert own_storefront.http.get("/healthz").json()["live_readers"] == "ok"
+
+    async def kill_the_stock_reader() -> None:
+        [task] = [t for t in hub._tasks if t.get_name() == "hub-stock"]
+        task.cancel()  # as if it had died of something no supervisor catches
+        await asyncio.wait([task], timeout=5)
+
+    portal = own_storefront.http.portal
+    assert portal is not None  # the app runs (its lifespan started) on the TestClient's portal
+    portal.call(kill_the_stock_reader)
+    response = own_storefront.http.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert response.json()["live_readers"] == "stopped: stock"
+    assert (response.json()["redis"], response.json()["database"]) == ("ok", "ok")

@@ -310,3 +310,72 @@ async def test_a_direct_write_that_fails_falls_back_to_a_task_and_loses_nothing(
     assert not mailbox.overflowed  # not a laggard: its task sends through ASGI from now on
     assert [c.entry_id for c in await mailbox.take()] == ["1-0", "2-0"]
     assert DirectSender.disabled  # and later sockets are not written to directly either
+
+
+async def test_one_failing_socket_does_not_stop_the_fan_out(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(_change: Change) -> bool:
+        raise AttributeError("a socket's filter broke")
+
+    hub = Hub("redis://unused", ["stock"])
+    failing, before, after = hub.subscribe(["stock"], broken), hub.subscribe(["stock"]), hub.subscribe(["stock"])
+
+    hub.publish(stock("1-0", 1, 5))
+
+    assert [c.entry_id for c in await before.take()] == ["1-0"]
+    assert [c.entry_id for c in await after.take()] == ["1-0"]
+    assert failing.overflowed  # dropped: its browser reconnects
+    assert any(r.exc_info and r.exc_info[0] is AttributeError for r in caplog.records)
+
+
+class FailsOnce(Hub):
+    """A hub whose fan-out raises (as a bug would) the first time it sees a change."""
+
+    failed = False
+
+    def publish(self, change: Change) -> None:
+        if not self.failed:
+            self.failed = True
+            raise AttributeError("'NoneType' object has no attribute 'is_set'")
+        super().publish(change)
+
+
+async def test_a_reader_that_hits_any_exception_logs_it_and_goes_on_from_its_last_id(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = aioredis.Redis.from_url(redis_server.url)
+    hub = FailsOnce(redis_server.url, ["stock"])
+    await hub.start()
+    try:
+        await asyncio.wait_for(_ready(hub, "stock"), 5)
+        mailbox = hub.subscribe(["stock"])
+
+        first = await _added(client, "stock", stock_entry(1, on_hand=2, version=2))
+        second = await _added(client, "stock", stock_entry(1, on_hand=3, version=3))
+        taken: list[str] = []
+        while len(taken) < 2:
+            taken += [c.entry_id for c in await asyncio.wait_for(mailbox.take(), 10)]
+
+        assert taken == [first, second]  # the change it failed on came again: nothing missed
+        assert hub.readers_alive()
+        [failure] = [r for r in caplog.records if r.name == "app.live.hub" and r.exc_info]
+        assert failure.exc_info is not None and failure.exc_info[0] is AttributeError
+    finally:
+        await hub.stop()
+        await client.aclose()
+
+
+async def test_a_reader_that_ended_is_reported_dead(redis_server: RedisServer) -> None:
+    hub = Hub(redis_server.url, ["stock", "orders"])
+    await hub.start()
+    try:
+        await asyncio.wait_for(_ready(hub, "orders"), 5)
+        assert hub.readers_alive()
+
+        hub._tasks[0].cancel()  # as if it had died of something no supervisor catches
+        await asyncio.wait(hub._tasks[:1], timeout=5)
+
+        assert not hub.readers_alive()
+        assert hub.dead_readers() == ["stock"]
+    finally:
+        await hub.stop()
+    assert hub.readers_alive()  # a hub that stops is not a dead reader
