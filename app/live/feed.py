@@ -2,7 +2,9 @@
 
 The mailbox is subscribed *before* the replay is read, and live changes at or
 before the last replayed id are skipped, so nothing falls in the gap between the
-two and nothing is sent twice.
+two and nothing is sent twice. A cursor that trimming may have left a hole after
+gets a resync first (see ``app.live.resync``): fresh figures, then the replay from
+the position they reflect.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from app.live.direct import DirectSender, text_frame
 from app.live.hub import Change, Hub, Mailbox, Versions, parse_entry
+from app.live.resync import Reloader, cursors_with_holes
 from workers.eventing.redis_client import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,8 @@ class Feed:
     render: Callable[[Sequence[Change]], Sequence[str]]
     accepts: Callable[[Change], bool] = lambda _change: True
     coalesce_key: Callable[[Change], Hashable] | None = None
+    # Fresh figures from the read model for a cursor that fell off a trimmed stream.
+    reload: Reloader | None = None
 
 
 async def serve(websocket: WebSocket, hub: Hub, client: aioredis.Redis, feed: Feed, first: Sequence[str] = ()) -> None:
@@ -54,7 +59,8 @@ async def serve(websocket: WebSocket, hub: Hub, client: aioredis.Redis, feed: Fe
     try:
         for message in first:
             await websocket.send_text(message)
-        replayed = await _replay(websocket, client, feed)
+        cursors = await _resync(websocket, client, feed)
+        replayed = await _replay(websocket, client, feed, cursors)
         mailbox.skip_through(replayed)
         sender = DirectSender.attach(websocket)
         if sender is not None and isinstance(feed.render, Shared):
@@ -84,10 +90,23 @@ async def serve(websocket: WebSocket, hub: Hub, client: aioredis.Redis, feed: Fe
                 await websocket.close()
 
 
-async def _replay(websocket: WebSocket, client: aioredis.Redis, feed: Feed) -> dict[str, str]:
+async def _resync(websocket: WebSocket, client: aioredis.Redis, feed: Feed) -> Mapping[str, str | None]:
+    """The cursors to replay from: the client's own, or, where trimming may have left a hole
+    after one, the read model's positions, once the socket has sent what it reflects."""
+    if feed.reload is None or not await cursors_with_holes(client, feed.cursors):
+        return feed.cursors
+    fresh = await feed.reload()
+    for message in fresh.messages:
+        await websocket.send_text(message)
+    return {**feed.cursors, **fresh.positions}
+
+
+async def _replay(
+    websocket: WebSocket, client: aioredis.Redis, feed: Feed, cursors: Mapping[str, str | None]
+) -> dict[str, str]:
     replayed: dict[str, str] = {}
     versions = Versions()  # history in order; a re-added old copy in it is skipped
-    for stream, after in feed.cursors.items():
+    for stream, after in cursors.items():
         if not after:
             continue
         # The client has everything up to its cursor: a reader that lags behind the page

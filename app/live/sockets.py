@@ -16,11 +16,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from app import read_model
 from app.access import clerks_only_socket, public
 from app.live.feed import Feed, serve, shared
 from app.live.hub import Change
+from app.live.resync import Reload, Reloader
 from app.ordering import order_for_owner, order_for_owner_at
-from app.state import gateway
+from app.state import Gateway, gateway
 from app.stream_ids import is_stream_id
 from app.web import fragment, timeline
 
@@ -85,6 +87,40 @@ shop_html = shared(_shop_html)
 stock_messages = shared(lambda changes: [stock_json(c) for c in changes])
 
 
+def _json_resync(gw: Gateway, stream: str) -> Reloader:
+    """The contract's ``{"type": "resync", "stream_id"}``: reload from the API, go on from ``stream_id``."""
+
+    async def reload() -> Reload:
+        def load() -> str:
+            with gw.db.snapshot() as conn:
+                return read_model.position(conn, stream)
+
+        position = await run_in_threadpool(load)
+        return Reload([json.dumps({"type": "resync", "stream_id": position})], {stream: position})
+
+    return reload
+
+
+def _shop_resync(gw: Gateway) -> Reloader:
+    """Every product's figures as the read model has them, and the position they reflect.
+
+    Only the figures are swapped (by id, out of band): the cart, the forms and what the
+    shopper typed stay as they are.
+    """
+
+    async def reload() -> Reload:
+        def load() -> tuple[list[dict[str, Any]], str]:
+            with gw.db.snapshot() as conn:
+                return read_model.products(conn), read_model.position(conn, "stock")
+
+        products, position = await run_in_threadpool(load)
+        parts = [fragment("partials/stock_figures.html", p=p, oob=True) for p in products]
+        parts.append(fragment("partials/cursor.html", stream="stock", after=position, oob=True))
+        return Reload(["".join(parts)], {"stock": position})
+
+    return reload
+
+
 @public
 async def stock_socket(websocket: WebSocket) -> None:
     """``/ws/stock?after=<stream_id>``: every stock change as JSON, replayed after ``after``."""
@@ -96,6 +132,7 @@ async def stock_socket(websocket: WebSocket) -> None:
         cursors={"stock": _cursor(websocket, "after")},
         render=stock_messages,
         accepts=_is_stock,
+        reload=_json_resync(gw, "stock"),
     )
     await serve(websocket, gw.hub, gw.redis, feed)
 
@@ -106,7 +143,7 @@ async def shop_socket(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     gw = gateway(websocket)
-    feed = Feed({"stock": _cursor(websocket, "after")}, shop_html, _is_stock, _product_key)
+    feed = Feed({"stock": _cursor(websocket, "after")}, shop_html, _is_stock, _product_key, _shop_resync(gw))
     await serve(websocket, gw.hub, gw.redis, feed)
 
 
@@ -156,7 +193,7 @@ async def order_socket(websocket: WebSocket) -> None:
         event_type = "order.placed" if order["status"] == "pending" else f"order.{order['status']}"
         current = {"type": event_type, "order_id": order["order_id"], "status": order["status"]}
         first.append(json.dumps({**current, "stream_id": after}))
-    feed = Feed({"orders": after}, order_messages, _for_order(order["order_id"]))
+    feed = Feed({"orders": after}, order_messages, _for_order(order["order_id"]), reload=_json_resync(gw, "orders"))
     await serve(websocket, gw.hub, gw.redis, feed, first)
 
 
@@ -171,6 +208,18 @@ order_html = shared(_order_html)
 order_messages = shared(lambda changes: [order_json(c) for c in changes])
 
 
+def _order_page_resync(gw: Gateway, order_id: str, token: str | None) -> Reloader:
+    """The order's timeline as the read model has it, and the position it reflects."""
+
+    async def reload() -> Reload:
+        order, position = await run_in_threadpool(order_for_owner_at, gw.outbox, order_id, token)
+        html = fragment("partials/order_timeline.html", **timeline(order), oob=True) if order is not None else ""
+        html += fragment("partials/cursor.html", stream="orders", after=position, oob=True)
+        return Reload([html], {"orders": position})
+
+    return reload
+
+
 @public
 async def order_page_socket(websocket: WebSocket) -> None:
     if await _refuse_foreign(websocket):
@@ -181,7 +230,12 @@ async def order_page_socket(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     gw = gateway(websocket)
-    feed = Feed({"orders": _cursor(websocket, "after")}, order_html, _for_order(order["order_id"]))
+    feed = Feed(
+        {"orders": _cursor(websocket, "after")},
+        order_html,
+        _for_order(order["order_id"]),
+        reload=_order_page_resync(gw, order["order_id"], websocket.query_params.get("token")),
+    )
     await serve(websocket, gw.hub, gw.redis, feed)
 
 
@@ -232,6 +286,42 @@ def _order_rows(order: dict[str, Any]) -> str:
 console_html = shared(_console_html)
 
 
+def _console_resync(gw: Gateway) -> Reloader:
+    """The console's live parts as the warehouse page renders them, from one snapshot of both streams.
+
+    Its stock figures, and its two order lists whole: an order trimmed away from the
+    replay may have been confirmed, dispatched or delivered since.
+    """
+
+    async def reload() -> Reload:
+        def load() -> dict[str, Any]:
+            with gw.db.snapshot() as conn:
+                return {
+                    "products": read_model.products(conn),
+                    "ready": read_model.orders_with_status(conn, "confirmed"),
+                    "recent": [
+                        *read_model.orders_with_status(conn, "dispatched", 20),
+                        *read_model.orders_with_status(conn, "shipped", 20),
+                    ],
+                    "stock": read_model.position(conn, "stock"),
+                    "orders": read_model.position(conn, "orders"),
+                }
+
+        now = await run_in_threadpool(load)
+        parts = [_stock_row(p) for p in now["products"]]
+        for list_id, partial, orders in (
+            ("ready-orders", "partials/ready_order.html", now["ready"]),
+            ("recent-orders", "partials/recent_order.html", now["recent"]),
+        ):
+            rows = "".join(fragment(partial, o={"dispatch_requested": False, **o}, csrf_token="") for o in orders)
+            parts.append(f'<ul class="orders" id="{list_id}" hx-swap-oob="true">{rows}</ul>')
+        positions = {"stock": now["stock"], "orders": now["orders"]}
+        parts += [fragment("partials/cursor.html", stream=s, after=at, oob=True) for s, at in positions.items()]
+        return Reload(["".join(parts)], positions)
+
+    return reload
+
+
 @clerks_only_socket
 async def console_socket(websocket: WebSocket) -> None:
     if await _refuse_foreign(websocket):
@@ -242,6 +332,7 @@ async def console_socket(websocket: WebSocket) -> None:
         cursors={"stock": _cursor(websocket, "stock"), "orders": _cursor(websocket, "orders")},
         render=console_html,
         accepts=lambda c: c.type == "stock.changed" or c.type.startswith("order."),
+        reload=_console_resync(gw),
     )
     await serve(websocket, gw.hub, gw.redis, feed)
 
