@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 _REDIS_AWAY: tuple[type[Exception], ...] = (*TRANSIENT_ERRORS, aioredis.ResponseError)
 REPLAY_PAGE = 500
+CATCH_UP_ROUNDS = 3
 # Close codes the htmx WebSocket extension reconnects after.
 TRY_AGAIN_LATER = 1013
 HUB_START_TIMEOUT_S = 5.0
@@ -54,13 +55,25 @@ async def serve(websocket: WebSocket, hub: Hub, client: aioredis.Redis, feed: Fe
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await websocket.close(code=TRY_AGAIN_LATER, reason="live feed starting; reconnect")
         return
-    mailbox = hub.subscribe(feed.cursors.keys(), feed.accepts, feed.coalesce_key)
+    # Only a socket with a cursor on every stream can re-read what overflows during its replay.
+    replaying = all(feed.cursors.values())
+    mailbox = hub.subscribe(feed.cursors.keys(), feed.accepts, feed.coalesce_key, replaying=replaying)
     listener = asyncio.create_task(_listen(websocket))
     try:
         for message in first:
             await websocket.send_text(message)
         cursors = await _resync(websocket, client, feed)
         replayed = await _replay(websocket, client, feed, cursors)
+        for _round in range(CATCH_UP_ROUNDS):
+            if not mailbox.lost_during_replay():
+                break
+            # More came in during the replay than its mailbox holds: all of it is on the
+            # stream, after where the replay stopped, so read on from there.
+            replayed = await _replay(websocket, client, feed, replayed)
+        else:
+            if mailbox.lost_during_replay():
+                await _drop_laggard(websocket)  # the stream outruns its replay: really behind
+                return
         mailbox.skip_through(replayed)
         sender = DirectSender.attach(websocket)
         if sender is not None and isinstance(feed.render, Shared):

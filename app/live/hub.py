@@ -112,6 +112,10 @@ class Mailbox:
     accepts: Callable[[Change], bool] = lambda _change: True
     coalesce_key: Callable[[Change], Hashable] | None = None
     limit: int = MAILBOX_LIMIT
+    # While its socket replays, what overflows is still on the stream: the replay reads
+    # on for it (``lost_during_replay``) instead of the socket being dropped.
+    replaying: bool = False
+    _lost: bool = False
     _items: OrderedDict[Hashable, Change] = field(default_factory=OrderedDict)
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     _behind: asyncio.Event = field(default_factory=asyncio.Event)
@@ -135,8 +139,14 @@ class Mailbox:
         self._ready.set()  # wakes a ``take``, which then hands over nothing
         self._undirected.set()
 
+    def lost_during_replay(self) -> bool:
+        """True (once) when changes overflowed while the socket replayed: read on past the replay."""
+        lost, self._lost = self._lost, False
+        return lost
+
     def skip_through(self, positions: dict[str, str]) -> None:
-        """Changes at or before these ids were sent by the replay already: drop them."""
+        """The replay is done and sent these ids and all before them: drop those, keep the rest."""
+        self.replaying = False
         self._skip_through = {stream: id_key(entry_id) for stream, entry_id in positions.items()}
         for key, change in list(self._items.items()):
             if self._replayed(change):
@@ -150,13 +160,16 @@ class Mailbox:
 
     def go_direct(self, sender: DirectSender, frame: Callable[[Change], bytes]) -> None:
         """From now on write changes straight to the socket; what waits goes first."""
+        if self.overflowed:
+            return  # about to be dropped: nothing more is written to it
         waiting = list(self._items.values())
         self._items.clear()
-        if not self.overflowed:
-            self._ready.clear()  # nothing waits: a ``take`` from now on is for a fallback only
+        self._ready.clear()  # nothing waits: a ``take`` from now on is for a fallback only
         self._direct, self._frame = sender, frame
         for change in waiting:
-            if self._direct is None:  # fell back (or behind) on the way: the rest waits as usual
+            if self.overflowed:
+                break
+            if self._direct is None:  # fell back on the way: the rest waits for the task as usual
                 self._queue(change)
             else:
                 self._write(change)
@@ -190,6 +203,10 @@ class Mailbox:
             key = self._seq
         self._items[key] = change
         if len(self._items) > self.limit:
+            if self.replaying:
+                self._items.clear()
+                self._lost = True
+                return
             self.fall_behind()
             return
         self._ready.set()
@@ -244,8 +261,10 @@ class Hub:
         accepts: Callable[[Change], bool] = lambda _change: True,
         coalesce_key: Callable[[Change], Hashable] | None = None,
         limit: int = MAILBOX_LIMIT,
+        replaying: bool = False,
     ) -> Mailbox:
-        mailbox = Mailbox(frozenset(streams), accepts, coalesce_key, limit)
+        """A mailbox for changes of ``streams`` (``replaying``: its socket replays first)."""
+        mailbox = Mailbox(frozenset(streams), accepts, coalesce_key, limit, replaying)
         self._mailboxes.add(mailbox)
         return mailbox
 

@@ -379,3 +379,17 @@ async def test_a_reader_that_ended_is_reported_dead(redis_server: RedisServer) -
     finally:
         await hub.stop()
     assert hub.readers_alive()  # a hub that stops is not a dead reader
+
+
+async def test_a_mailbox_that_overflows_while_its_socket_replays_asks_for_more_replay() -> None:
+    mailbox = Mailbox(frozenset({"stock"}), limit=3, replaying=True)
+
+    for n in range(5):
+        mailbox.offer(stock(f"{n + 1}-0", n + 1, 1))  # all on the stream, after the replay so far
+
+    assert not mailbox.overflowed  # not dropped: the replay reads them from the stream instead
+    assert mailbox.lost_during_replay()
+    assert not mailbox.lost_during_replay()  # told once
+    mailbox.offer(stock("6-0", 6, 1))
+    mailbox.skip_through({"stock": "5-0"})
+    assert [c.entry_id for c in await mailbox.take()] == ["6-0"]

@@ -22,7 +22,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from app.live import feed
 from app.live.direct import DirectSender
-from app.live.hub import Hub
+from app.live.hub import MAILBOX_LIMIT, Hub
 from app.stream_ids import id_key
 from tests.app.browser import elements
 from tests.app.served import served_storefront
@@ -34,31 +34,32 @@ Fields = dict[Any, Any]
 
 
 class ChangeDuringReplay(aioredis.Redis):
-    """The gateway's client (same pool), but a change lands during its first replay read of ``stream``."""
+    """The gateway's client (same pool), but changes land during its first replay read of ``stream``."""
 
-    def arm(self, hub: Hub, stream: str, fields: Fields) -> None:
-        self.hub, self.stream, self.fields = hub, stream, fields
+    def arm(self, hub: Hub, stream: str, changes: list[Fields]) -> None:
+        self.hub, self.stream, self.changes = hub, stream, changes
         self.added: list[str] = []
 
     async def xrange(self, name: Any, *args: Any, **kwargs: Any) -> Any:
         entries = await super().xrange(name, *args, **kwargs)
         if name == self.stream and not self.added:
-            raw = await self.xadd(self.stream, self.fields)
-            entry_id = raw.decode() if isinstance(raw, bytes) else str(raw)
-            self.added.append(entry_id)
-            # Until the hub has fanned it out, it is not yet "during the replay".
-            while id_key(self.hub.last_ids[self.stream]) < id_key(entry_id):
+            pipe = self.pipeline(transaction=True)
+            for fields in self.changes:
+                pipe.xadd(self.stream, fields)
+            self.added += [raw.decode() if isinstance(raw, bytes) else str(raw) for raw in await pipe.execute()]
+            # Until the hub has fanned them out, they are not yet "during the replay".
+            while id_key(self.hub.last_ids[self.stream]) < id_key(self.added[-1]):
                 await asyncio.sleep(0.005)
         return entries
 
 
 @contextlib.contextmanager
-def change_during_replay(storefront: Storefront, stream: str, fields: Fields) -> Iterator[list[str]]:
-    """For the block, the next socket's replay of ``stream`` sees ``fields`` added mid-way (its id is yielded)."""
+def change_during_replay(storefront: Storefront, stream: str, *changes: Fields) -> Iterator[list[str]]:
+    """For the block, the next socket's replay of ``stream`` sees ``changes`` added mid-way (their ids are yielded)."""
     gw = storefront.gateway
     original = gw.redis
     hooked = ChangeDuringReplay(connection_pool=original.connection_pool)
-    hooked.arm(gw.hub, stream, fields)
+    hooked.arm(gw.hub, stream, list(changes))
     gw.redis = hooked
     try:
         yield hooked.added
@@ -219,3 +220,33 @@ def test_a_change_during_the_replay_is_sent_once_in_order_and_the_socket_stays_o
 
     assert (attached[0] is not None) == (served.way == "direct")
     assert [stream_id_of(race.stream, m) for m in (first, second, third)] == [race.missed, added[0], later]
+
+
+def test_more_changes_during_the_replay_than_a_mailbox_holds_are_read_on_from_the_stream(
+    served: Served, attached: list[DirectSender | None]
+) -> None:
+    storefront = served.storefront
+    product = storefront.add_product(on_hand=10)
+    rendered_at = storefront.http.get("/api/products").json()["stream_id"]
+    missed = storefront.change_stock(product, on_hand=11, version=2, delta_on_hand=1)
+    burst = [
+        encoded(
+            stock_changed(product, on_hand=11 + n, delta_on_hand=1),
+            aggregate_id=str(product.id),
+            aggregate_version=2 + n,
+        )[1]
+        for n in range(1, MAILBOX_LIMIT + 20)
+    ]
+    compression = "deflate" if served.way == "asgi" else None
+
+    with (
+        change_during_replay(storefront, "stock", *burst) as added,
+        connect(f"ws://{served.base}/ws/stock?after={rendered_at}", compression=compression) as socket,
+    ):
+        received = [json.loads(receive(socket))["stream_id"] for _ in range(1 + len(burst))]
+        eventually(lambda: attached, "the socket to go live")
+        later = storefront.change_stock(product, on_hand=99, version=MAILBOX_LIMIT + 30, delta_on_hand=1)
+        last = json.loads(receive(socket))["stream_id"]
+
+    assert received == [missed.entry_id, *added]  # each once, in order, and the socket kept open
+    assert last == later.entry_id
