@@ -1,4 +1,4 @@
-"""The gateway behind a real uvicorn, as ``python -m app`` serves it, for tests of its sockets.
+"""The gateway behind a real uvicorn, as ``python -m app`` serves it (and its projector), for socket tests.
 
 The TestClient speaks ASGI only; the direct writer needs uvicorn's sans-I/O websockets
 protocol and a real WebSocket client. With per-message deflate on (server and client),
@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp
 
 from app.main import create_app
-from tests.app.storefront import CLERK_PASSWORD, CLERK_USER, Storefront, eventually
+from tests.app.storefront import CLERK_PASSWORD, CLERK_USER, Projector, Storefront, eventually
 from tests.support.ports import free_port
 from workers.eventing import Settings
 
@@ -46,7 +46,8 @@ def served_storefront(
         "SHOP_CLERK_PASSWORD": CLERK_PASSWORD,
         "LOGIN_ATTEMPTS_PER_MINUTE": "10000",
     }
-    app = create_app(Settings.from_env(environ))
+    settings = Settings.from_env(environ)
+    app = create_app(settings)
     config = uvicorn.Config(
         wrap(app) if wrap is not None else app,
         host="127.0.0.1",
@@ -62,10 +63,12 @@ def served_storefront(
     base = f"127.0.0.1:{port}"
     http = httpx2.Client(base_url=f"http://{base}", timeout=10.0)
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
+    projector = Projector(settings)  # its own process in the Procfile; threads of the test here
+    projector.start()
     try:
         eventually(lambda: server.started, "uvicorn to start")
         # Only the HTTP side of the client is used: sockets go through a real WebSocket client.
-        storefront = Storefront(app, cast(TestClient, http), client)
+        storefront = Storefront(app, cast(TestClient, http), client, projector)
         hub = storefront.gateway.hub
         eventually(lambda: set(hub.streams) <= set(hub.last_ids), "the live hub to start reading")
         yield storefront, base
@@ -74,3 +77,4 @@ def served_storefront(
         client.close()
         server.should_exit = True
         thread.join(timeout=10)
+        projector.close()
