@@ -40,8 +40,9 @@ Reloader = Callable[[], Awaitable[Reload]]
 
 def has_hole(info: Mapping[str, Any], after: str) -> bool:
     """True when a replay after ``after`` could miss trimmed entries (``info``: ``XINFO STREAM``'s reply)."""
-    if int(info["entries-added"]) <= int(info["length"]):
-        return False  # nothing was ever removed from it
+    added = info.get("entries-added")  # Redis 7.0 and later
+    if added is None or int(added) <= int(info["length"]):
+        return False  # nothing was ever removed from it (or this Redis cannot say)
     boundary = info["recorded-first-entry-id"] if int(info["length"]) else info["last-generated-id"]
     return id_key(after) < id_key(_text(boundary))
 
