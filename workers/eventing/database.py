@@ -26,6 +26,7 @@ BUSY_TIMEOUT_MS = 10_000
 # Processes sharing a database (replicas, the gateway's web and projector) create its
 # tables at start; on PostgreSQL this advisory lock makes them take turns.
 _SCHEMA_LOCK = 0x5C4E_3A7A
+WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024
 
 
 def normalise_url(url: str) -> str:
@@ -93,6 +94,9 @@ def _sqlite_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
+        # After a checkpoint SQLite reuses the -wal file but never shrinks it; this cap
+        # makes it truncate the file back (retention's periodic checkpoint does the rest).
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

@@ -66,15 +66,29 @@ def list_dead_letters(client: redis.Redis, count: int = 100) -> list[DeadLetter]
     return [_parse(entry_id, fields) for entry_id, fields in entries]
 
 
-def retry_dead_letter(client: redis.Redis, dlq_id: str) -> str:
+class RedriveExpired(ValueError):
+    """The dead letter is older than the redrive window: groups that handled it may have forgotten it."""
+
+
+def retry_dead_letter(client: redis.Redis, dlq_id: str, *, redrive_s: float | None = None) -> str:
     """Put a dead letter's event back on its stream and remove it from ``dlq``.
 
-    Returns the new entry id on the original stream.
+    Returns the new entry id on the original stream. With ``redrive_s`` (``DLQ_REDRIVE_S``),
+    an event first published longer ago than that is refused: the groups that did handle
+    it skip the copy through their inbox, and their inbox rows last only so long.
     """
     entries = cast(list[tuple[bytes, dict[bytes, bytes]]], client.xrange(DLQ_STREAM, min=dlq_id, max=dlq_id))
     if not entries:
         raise KeyError(f"no dead letter {dlq_id}")
     letter = _parse(*entries[0])
+    if redrive_s is not None:
+        seconds, micros = client.time()
+        age_s = seconds + micros / 1e6 - int(letter.entry_id.partition("-")[0]) / 1000
+        if age_s > redrive_s:
+            raise RedriveExpired(
+                f"dead letter {dlq_id} is {age_s:.0f} s old, past the {redrive_s:.0f} s redrive window "
+                "(DLQ_REDRIVE_S): groups that handled its event may have forgotten it; replay it by hand"
+            )
     pipe = client.pipeline(transaction=True)
     pipe.xadd(letter.stream, {TYPE_FIELD: letter.event_type, EVENT_FIELD: letter.event})
     pipe.xdel(DLQ_STREAM, dlq_id)

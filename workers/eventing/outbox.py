@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from workers.eventing.database import Database
 from workers.eventing.envelope import Envelope, EventData
@@ -174,8 +174,3 @@ class Outbox:
         """How many rows wait to be published (for operators and tests)."""
         with self.db.engine.connect() as conn:
             return int(conn.scalar(select(func.count()).where(self.table.c.sent_at.is_(None))) or 0)
-
-    def delete_sent_before(self, conn: Connection, cutoff: float) -> int:
-        t = self.table
-        result = conn.execute(delete(t).where(t.c.sent_at.is_not(None), t.c.sent_at < cutoff))
-        return int(result.rowcount or 0)

@@ -28,6 +28,7 @@ from workers.eventing.backoff import Backoff
 from workers.eventing.outbox import Outbox
 from workers.eventing.redis_client import TRANSIENT_ERRORS
 from workers.eventing.registry import EVENT_FIELD, TYPE_FIELD
+from workers.eventing.retention import Housekeeping, RetentionPolicy
 from workers.eventing.tables import backbone_tables
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class Relay:
         batch_size: int = 500,
         poll_interval: float = 0.5,
         lease_ttl: float = 10.0,
-        retention_s: float = 3600.0,
+        retention: RetentionPolicy | None = None,
         settle_s: float = 0.0,
     ) -> None:
         self.outbox = outbox
@@ -58,11 +59,10 @@ class Relay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.lease_ttl = lease_ttl
-        self.retention_s = retention_s
         self.settle_s = settle_s
+        self.housekeeping = Housekeeping(outbox, client, retention or RetentionPolicy())
         self._lease = backbone_tables(outbox.db.metadata).lease
         self._lease_until = 0.0
-        self._next_cleanup = 0.0
         self._wake = threading.Event()
         outbox.on_commit(self.wake)
 
@@ -140,11 +140,6 @@ class Relay:
         return True
 
     def _clean_up_if_due(self) -> None:
-        now = time.time()
-        if now < self._next_cleanup:
-            return
-        self._next_cleanup = now + 60.0
-        with self.outbox.db.transaction() as conn:
-            deleted = self.outbox.delete_sent_before(conn, now - self.retention_s)
-        if deleted:
-            log.info("relay %s: removed %d sent outbox rows", self.outbox.source, deleted)
+        # Only the relay holding the lease keeps house: one per service, however many replicas.
+        if time.time() < self._lease_until:
+            self.housekeeping.run_if_due()

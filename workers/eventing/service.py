@@ -24,6 +24,7 @@ from workers.eventing.outbox import Outbox
 from workers.eventing.redis_client import connect
 from workers.eventing.registry import Registry
 from workers.eventing.relay import Relay
+from workers.eventing.retention import RetentionPolicy
 from workers.eventing.settings import Settings
 from workers.eventing.tables import backbone_tables
 
@@ -96,7 +97,13 @@ def run_service(spec: ServiceSpec, settings: Settings | None = None) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    relay = Relay(runtime.outbox, runtime.client, owner=wiring.consumer.consumer_name, settle_s=wiring.relay_settle_s)
+    relay = Relay(
+        runtime.outbox,
+        runtime.client,
+        owner=wiring.consumer.consumer_name,
+        settle_s=wiring.relay_settle_s,
+        retention=RetentionPolicy.from_settings(settings),
+    )
     relay_thread = relay.start(stop)
     for hook in wiring.on_start:
         hook()

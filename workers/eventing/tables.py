@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Column, Float, Index, Integer, MetaData, String, Table, Text
 
+INBOX_AGE_INDEX = "ix_inbox_processed_at"
+
 
 @dataclass(frozen=True, slots=True)
 class BackboneTables:
@@ -40,13 +42,15 @@ def _declare(metadata: MetaData) -> None:
         Column("sent_at", Float, nullable=True),
     )
     Index("ix_outbox_unsent", outbox.c.sent_at, outbox.c.seq)
-    Table(
+    inbox = Table(
         "inbox",
         metadata,
         Column("group_name", String(100), primary_key=True),
         Column("event_id", String(64), primary_key=True),
         Column("processed_at", Float, nullable=False),
     )
+    # Retention deletes a group's oldest rows first (workers/eventing/retention.py).
+    Index(INBOX_AGE_INDEX, inbox.c.group_name, inbox.c.processed_at)
     Table(
         "relay_lease",
         metadata,

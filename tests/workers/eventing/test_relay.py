@@ -10,6 +10,7 @@ from tests.support.waiting import wait_until
 from tests.workers.eventing.support import Events, Node, running, stream_event_ids
 from workers.eventing import Relay
 from workers.eventing.registry import TYPE_FIELD
+from workers.eventing.retention import RetentionPolicy
 
 DEADLINE_S = 30.0
 
@@ -59,7 +60,7 @@ def test_only_the_relay_holding_the_lease_publishes(node: Node, events: Events) 
 
 def test_sent_rows_are_removed_after_the_retention_time(node: Node, events: Events) -> None:
     envelopes = node.publish(1, 2)
-    with running(node.relay(retention_s=0.0)):
+    with running(node.relay(retention=RetentionPolicy(outbox_keep_s=0.0, interval_s=0.0))):
         wait_until(lambda: _outbox_rows(node) == 0, DEADLINE_S, "sent rows cleaned up")
     assert stream_event_ids(node.client, events.stream) == [e.id for e in envelopes]
 
