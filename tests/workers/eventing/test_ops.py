@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 import redis
@@ -85,7 +86,8 @@ def test_trim_dry_run_shows_what_would_go_and_why_and_trims_nothing(
     for _ in range(4):
         environment.xadd("orders", {b"type": b"order.placed", b"event": b"{}"})
     environment.xreadgroup("email", "c1", {"orders": ">"}, count=3)
-    environment.xack("orders", "email", *[e for e, _ in environment.xrange("orders", count=3)])
+    first_three = cast(list[tuple[bytes, Any]], environment.xrange("orders", count=3))
+    environment.xack("orders", "email", *[entry_id for entry_id, _ in first_three])
 
     assert ops.main(["trim", "--dry-run", "--keep-s", "0"]) == 0
     out = capsys.readouterr().out
