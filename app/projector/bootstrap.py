@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from app.projector.handlers import HANDLERS
+from app.pruning import PRUNE_INTERVAL_S, READ_MODEL_KEEP_S, prune_read_model
 from app.tables import METADATA
 from workers.contracts import REGISTRY
-from workers.eventing import Runtime, ServiceSpec, Wiring
+from workers.eventing import Runtime, ServiceSpec, Tick, Wiring
 from workers.eventing.after_commit import SETTLE_S
 from workers.eventing.service import consumer_settings
 
@@ -20,7 +21,11 @@ STREAMS = tuple(sorted({REGISTRY.stream_of(event_type) for event_type in HANDLER
 def wire(runtime: Runtime) -> Wiring:
     # The web process publishes its own rows right after each commit; the relay here
     # takes only rows older than SETTLE_S, which the web could not publish.
-    return Wiring(handlers=HANDLERS, consumer=consumer_settings(runtime.settings), relay_settle_s=SETTLE_S)
+    keep_s = runtime.settings.number("READ_MODEL_KEEP_S", READ_MODEL_KEEP_S)
+    prune = Tick(PRUNE_INTERVAL_S, lambda: prune_read_model(runtime.db, keep_s))
+    return Wiring(
+        handlers=HANDLERS, ticks=[prune], consumer=consumer_settings(runtime.settings), relay_settle_s=SETTLE_S
+    )
 
 
 SPEC = ServiceSpec(name=SERVICE, metadata=METADATA, registry=REGISTRY, wire=wire)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from app import tables
+from app.pruning import forgotten
 from app.stream_ids import later
 from workers.contracts.catalog import ProductCreated
 from workers.contracts.orders import OrderSnapshot
@@ -77,6 +78,10 @@ def on_order_changed(event: Received[OrderSnapshot], uow: UnitOfWork) -> None:
     current = uow.conn.execute(
         select(tables.orders.c.version).where(tables.orders.c.order_id == data.order_id)
     ).scalar()
+    if current is None and forgotten(uow.conn, event.envelope.occurred_at):
+        # The order may have left the read model (app/pruning.py): an old duplicate must not bring it back.
+        _advance(uow.conn, event.stream, event.entry_id)
+        return
     values: dict[str, Any] = {
         "status": data.status,
         "version": version,
