@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test test-fast screenshots lint bench chaos install clean
+.PHONY: run test test-fast screenshots lint bench chaos soak install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,12 @@ bench: $(BENCH_STAMP)
 chaos: install
 	scripts/ensure-redis.sh
 	$(PY) -m chaos $(CHAOS_ARGS)
+
+## make soak: a steady load (SOAK_RATE orders/s, default 20) for SOAK_S seconds (default 1800) through
+## the whole stack; prints Redis memory, stream lengths, database sizes, RSS and p99 over time.
+soak: install
+	scripts/ensure-redis.sh
+	$(PY) -m bench.soak
 
 clean:
 	rm -rf $(VENV) $(DATA_DIR)
