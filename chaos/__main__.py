@@ -17,6 +17,8 @@ from chaos.report import render_markdown, render_text
 from chaos.run import run_chaos
 
 REPORT = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
+# Everything from this line on in the report is other sections (retention, the soak): kept.
+KEPT_FROM = "<!-- make chaos keeps everything below this line -->"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         report = run_chaos(config, data_dir)
     print(render_text(report))
     if not args.no_report:
-        REPORT.write_text(render_markdown(report))
+        previous = REPORT.read_text() if REPORT.exists() else ""
+        kept = previous[previous.index(KEPT_FROM) :] if KEPT_FROM in previous else ""
+        REPORT.write_text(render_markdown(report) + ("\n" + kept if kept else ""))
         print(f"written to {REPORT}")
     if report.ok and not args.keep:
         shutil.rmtree(data_dir, ignore_errors=True)
