@@ -7,8 +7,10 @@ model, with the checkout row that holds its token (its page answers 404 from the
 and idempotency keys older than the window go too (a retry that late is a new order).
 
 Deleting a row would let an old duplicate of one of its events, redelivered after the
-inbox forgot it, insert it again from a stale snapshot. So the pruning moves a watermark
-("pruned before") and the projector does not create an order from an event older than it.
+inbox forgot it, insert it again from a stale snapshot. Every order starts as a checkout
+here, whose row is written with the ``checkout.submitted`` event, before any order event
+can exist; so the projector creates an order only while its checkout row is there, and
+the pruning deletes both together. No clock and no tombstone are involved.
 
 It runs as a tick of the gateway's projector (the consumer that writes the read model).
 """
@@ -17,9 +19,8 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, select
 
 from app import tables
 from workers.eventing import Database
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 READ_MODEL_KEEP_S = 30 * 86_400.0  # a month: the order page a shopper might still open from an email
 PRUNE_INTERVAL_S = 60.0
 FINISHED = ("delivered", "cancelled")  # no further change comes after these
-WATERMARK = "orders"
 BATCH_ROWS = 500
 MAX_BATCHES = 20
 
@@ -41,8 +41,6 @@ def prune_read_model(db: Database, keep_s: float = READ_MODEL_KEEP_S) -> int:
     returns how many orders left.
     """
     cutoff = time.time() - keep_s
-    with db.transaction() as conn:
-        _raise_watermark(conn, cutoff)  # first: from now on nothing older is projected anew
     o, c, k = tables.orders, tables.checkouts, tables.idempotency_keys
     removed = 0
     for _ in range(MAX_BATCHES):
@@ -65,17 +63,7 @@ def prune_read_model(db: Database, keep_s: float = READ_MODEL_KEEP_S) -> int:
     return removed
 
 
-def forgotten(conn: Connection, occurred_at: datetime) -> bool:
-    """Whether an event this old may be about an order pruned from the read model."""
-    p = tables.pruning
-    before = conn.scalar(select(p.c.pruned_before).where(p.c.name == WATERMARK))
-    return before is not None and occurred_at.timestamp() < before
-
-
-def _raise_watermark(conn: Connection, cutoff: float) -> None:
-    p = tables.pruning
-    current = conn.scalar(select(p.c.pruned_before).where(p.c.name == WATERMARK))
-    if current is None:
-        conn.execute(insert(p).values(name=WATERMARK, pruned_before=cutoff))
-    elif cutoff > current:
-        conn.execute(update(p).where(p.c.name == WATERMARK).values(pruned_before=cutoff))
+def forgotten(conn: Connection, order_id: str) -> bool:
+    """Whether an order unknown to the read model was pruned from it (its checkout row is gone too)."""
+    c = tables.checkouts
+    return conn.scalar(select(c.c.order_id).where(c.c.order_id == order_id)) is None

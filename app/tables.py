@@ -79,12 +79,3 @@ positions = Table(
     Column("stream", String(100), primary_key=True),
     Column("last_id", String(40), nullable=False),
 )
-
-# How far the read model has been pruned (app/pruning.py): one row, the time before which
-# finished orders have left it. The projector reads it so an old duplicate cannot bring one back.
-pruning = Table(
-    "pruning",
-    METADATA,
-    Column("name", String(50), primary_key=True),
-    Column("pruned_before", Float, nullable=False),
-)

@@ -78,7 +78,7 @@ def on_order_changed(event: Received[OrderSnapshot], uow: UnitOfWork) -> None:
     current = uow.conn.execute(
         select(tables.orders.c.version).where(tables.orders.c.order_id == data.order_id)
     ).scalar()
-    if current is None and forgotten(uow.conn, event.envelope.occurred_at):
+    if current is None and forgotten(uow.conn, data.order_id):
         # The order may have left the read model (app/pruning.py): an old duplicate must not bring it back.
         _advance(uow.conn, event.stream, event.entry_id)
         return
