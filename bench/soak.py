@@ -99,13 +99,15 @@ def main() -> int:
         **windows,
     }
     print(f"soak: {duration:.0f} s at {rate:g} orders/s, sampled every {every:.0f} s; windows {windows}", flush=True)
+    load = Load()
     with tempfile.TemporaryDirectory(prefix="soak-") as workdir, running(Path(workdir), env) as stack:
-        samples = soak(stack, duration, rate, every)
+        samples = soak(stack, load, duration, rate, every)
     print(table(samples))
     print()
     print(rss_table(samples))
     print()
     print(growth(samples, warm_up))
+    print(f"  checkouts accepted: {len(load.submitted)}, confirmed seen: {len(load.confirmed)}, errors: {load.errors}")
     return 0
 
 
@@ -119,8 +121,8 @@ def running(data_dir: Path, env: dict[str, str]) -> Iterator[Stack]:
         stack.stop()
 
 
-def soak(stack: Stack, duration: float, rate: float, every: float) -> list[Sample]:
-    load, stop = Load(), threading.Event()
+def soak(stack: Stack, load: Load, duration: float, rate: float, every: float) -> list[Sample]:
+    stop = threading.Event()
     client = redis.Redis(port=stack.redis.port)
     products = _products(stack)
     threads = [
