@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 # A clock margin between Redis (which stamps entry ids) and this host (which stamps inbox rows).
 CLOCK_MARGIN_S = 60.0
+# A consumer that has not read for this long, with nothing pending, is a process that is gone.
+DEPARTED_AFTER_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ class Housekeeping:
         self._ensure_index()
         swept = Swept(self.trim_streams(), self.prune_inbox(), self.prune_outbox())
         checkpoint(self.db)
+        self.forget_departed_consumers()
         if swept.stream_entries or swept.inbox_rows or swept.outbox_rows:
             log.info(
                 "housekeeping %s: trimmed %d stream entries, deleted %d inbox and %d sent outbox rows",
@@ -197,6 +200,33 @@ class Housekeeping:
                     made = ms_of(_text(summary["min"]))
                     oldest = made if oldest is None else min(oldest, made)
         return oldest
+
+    def forget_departed_consumers(self, idle_s: float = DEPARTED_AFTER_S) -> int:
+        """Remove this group's consumers that hold nothing and have not read for ``idle_s``.
+
+        Every process start adds a consumer (named after host and pid) to its group; over
+        weeks of deploys they would pile up in Redis. One with nothing pending owns nothing,
+        so removing it loses nothing; a live consumer reads at least every second.
+        """
+        removed = 0
+        for stream in self._group_streams():
+            for consumer in self.client.xinfo_consumers(stream, self.group):
+                if int(consumer["pending"]) == 0 and int(consumer["idle"]) > idle_s * 1000:
+                    self.client.xgroup_delconsumer(stream, self.group, consumer["name"])
+                    removed += 1
+        return removed
+
+    def _group_streams(self) -> list[str]:
+        """The streams on which this group exists."""
+        found = []
+        for stream in sorted({model.STREAM for model in self.outbox.registry.types.values()}):
+            try:
+                groups = self.client.xinfo_groups(stream)
+            except redis.ResponseError:
+                continue  # no such stream
+            if any(_text(group["name"]) == self.group for group in groups):
+                found.append(stream)
+        return found
 
     def _in_batches(self, statement: Any) -> int:
         total = 0

@@ -101,3 +101,21 @@ def _outbox_rows(node: Node, *, sent: bool) -> int:
     condition = t.c.sent_at.is_not(None) if sent else t.c.sent_at.is_(None)
     with node.db.snapshot() as conn:
         return int(conn.scalar(select(func.count()).where(condition)) or 0)
+
+
+def test_consumers_that_left_holding_nothing_are_removed_and_one_with_pending_entries_stays(
+    node: Node, events: Events
+) -> None:
+    node.client.xgroup_create(events.stream, GROUP, id="0", mkstream=True)
+    for _ in range(2):
+        node.client.xadd(events.stream, {b"type": b"other", b"event": b"{}"})
+    node.client.xreadgroup(GROUP, "gone", {events.stream: ">"}, count=1)
+    node.client.xreadgroup(GROUP, "holding", {events.stream: ">"}, count=1)
+    first = node.client.xpending_range(events.stream, GROUP, min="-", max="+", count=10, consumername="gone")
+    node.client.xack(events.stream, GROUP, first[0]["message_id"])
+    wait_until(lambda: all(c["idle"] > 100 for c in node.client.xinfo_consumers(events.stream, GROUP)), DEADLINE_S)
+
+    removed = Housekeeping(node.outbox, node.client, short_windows(), group=GROUP).forget_departed_consumers(0.1)
+
+    assert removed == 1
+    assert [c["name"] for c in node.client.xinfo_consumers(events.stream, GROUP)] == [b"holding"]
