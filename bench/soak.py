@@ -68,6 +68,12 @@ class Sample:
     outbox_rows: int
     rss: dict[str, int]
     p99_s: float | None
+    backlog: dict[str, int] = field(default_factory=dict)  # per group: entries delivered-not-acked or not read
+
+    @property
+    def behind(self) -> tuple[str, int]:
+        """The group furthest behind, and by how many entries (what holds trimming back)."""
+        return max(self.backlog.items(), key=lambda item: item[1], default=("-", 0))
 
 
 @dataclass
@@ -103,6 +109,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="soak-") as workdir, running(Path(workdir), env) as stack:
         samples = soak(stack, load, duration, rate, every)
     print(table(samples))
+    print()
+    print(streams_table(samples))
     print()
     print(rss_table(samples))
     print()
@@ -164,8 +172,30 @@ def sample(stack: Stack, client: redis.Redis, load: Load, at_s: float, since: fl
     with load.lock:
         orders = len(load.submitted)
     return Sample(
-        at_s, orders, int(info["used_memory"]), lengths, db_bytes + wal, business, wal, inbox, outbox, rss, p99
+        at_s,
+        orders,
+        int(info["used_memory"]),
+        lengths,
+        db_bytes + wal,
+        business,
+        wal,
+        inbox,
+        outbox,
+        rss,
+        p99,
+        _backlogs(client),
     )
+
+
+def _backlogs(client: redis.Redis) -> dict[str, int]:
+    backlog: dict[str, int] = {}
+    for stream in STREAMS:
+        if not client.exists(stream):
+            continue
+        for group in client.xinfo_groups(stream):
+            name = group["name"].decode()
+            backlog[name] = backlog.get(name, 0) + int(group["pending"]) + int(group.get("lag") or 0)
+    return backlog
 
 
 def _database(path: Path, service: str) -> dict[str, int]:
@@ -303,7 +333,7 @@ def _watch_confirmations(client: redis.Redis, load: Load, stop: threading.Event)
 
 HEADER = (
     f"{'t s':>5} {'orders':>7} {'redis MiB':>9} {'entries':>8} {'db MiB':>7} {'biz MiB':>8} "
-    f"{'wal MiB':>7} {'inbox':>7} {'outbox':>7} {'RSS MiB':>8} {'p99 s':>6}"
+    f"{'wal MiB':>7} {'inbox':>7} {'outbox':>7} {'RSS MiB':>8} {'p99 s':>6}  furthest behind"
 )
 
 
@@ -312,12 +342,18 @@ def row(s: Sample) -> str:
     return (
         f"{s.at_s:5.0f} {s.orders:7d} {s.redis_bytes / MiB:9.1f} {sum(s.stream_entries.values()):8d} "
         f"{s.db_bytes / MiB:7.1f} {s.business_bytes / MiB:8.1f} {s.wal_bytes / MiB:7.1f} {s.inbox_rows:7d} "
-        f"{s.outbox_rows:7d} {sum(s.rss.values()) / MiB:8.1f} {p99}"
+        f"{s.outbox_rows:7d} {sum(s.rss.values()) / MiB:8.1f} {p99}  {s.behind[0]} {s.behind[1]}"
     )
 
 
 def table(samples: list[Sample]) -> str:
     return "\n".join([HEADER, *(row(s) for s in samples)])
+
+
+def streams_table(samples: list[Sample]) -> str:
+    lines = [f"{'t s':>5} " + " ".join(f"{n:>10}" for n in STREAMS) + "   (entries per stream)"]
+    lines += [f"{s.at_s:5.0f} " + " ".join(f"{s.stream_entries[n]:10d}" for n in STREAMS) for s in samples]
+    return "\n".join(lines)
 
 
 def rss_table(samples: list[Sample]) -> str:
