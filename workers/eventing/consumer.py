@@ -2,7 +2,9 @@
 
 Delivery is at least once, effects exactly once:
 - ``XREADGROUP`` reads a batch; handlers run inside one local transaction together
-  with the inbox rows that remember the events; ``XACK`` follows the commit.
+  with the inbox rows that remember the events; ``XACK`` follows the commit, in one
+  pipeline with the ``XADD``s of the events the batch published (its outbox rows, then
+  marked sent), unless older rows still wait for the relay: then these follow them.
 - On start (and after a failure) the consumer re-reads its own pending list (id 0)
   before new entries (``>``), so whatever it read before a crash is handled again.
 - Entries left pending by a dead consumer are taken over with ``XAUTOCLAIM`` once
@@ -31,8 +33,10 @@ from workers.eventing.backoff import Backoff
 from workers.eventing.dead_letters import dead_letter
 from workers.eventing.inbox import already_processed, record_processed
 from workers.eventing.outbox import Outbox, UnitOfWork
+from workers.eventing.publishing import Claim, add_entries
 from workers.eventing.redis_client import BLOCK_MS, TRANSIENT_ERRORS
 from workers.eventing.registry import TYPE_FIELD, MalformedEvent, Received, UnknownEventType
+from workers.eventing.summary import Summary
 from workers.eventing.tables import backbone_tables
 
 log = logging.getLogger(__name__)
@@ -96,6 +100,8 @@ class Consumer:
         self._pending_due: float | None = 0.0
         self._failures = 0
         self._next_claim = time.monotonic() + self.settings.claim_idle_ms / 1000
+        self.summary = Summary(f"consumer {group}/{self.settings.consumer_name}")
+        self._duplicates = 0
 
     @property
     def name(self) -> str:
@@ -134,6 +140,7 @@ class Consumer:
 
     def step(self) -> int:
         """One turn of the loop: ticks, own pending entries, idle claims, new entries."""
+        self.summary.log_if_due()
         self._run_due_ticks()
         now = time.monotonic()
         if self._pending_due is not None and now >= self._pending_due:
@@ -194,14 +201,34 @@ class Consumer:
                 except MalformedEvent as exc:
                     log.error("consumer %s: malformed entry %s on %s: %s", self.group, entry_id, stream, exc)
                     self._dead_letter(stream, entry_id, fields, f"malformed: {exc}", deliveries=1)
-        done, failed = self._apply(work)
-        for received in done:
-            acks.setdefault(received.stream, []).append(received.entry_id)
-        if acks:
-            pipe = self.client.pipeline(transaction=False)
-            for stream, ids in acks.items():
-                pipe.xack(stream, self.group, *ids)
-            pipe.execute()
+        claim = Claim()
+        published = False
+        done: list[Received[Any]] = []
+        failed: list[tuple[Received[Any], Exception]] = []
+        self._duplicates = 0
+        try:
+            done, failed = self._apply(work, claim)
+            for received in done:
+                acks.setdefault(received.stream, []).append(received.entry_id)
+            if acks or claim.rows:
+                # One round trip: the batch's events out, then the batch acked.
+                pipe = self.client.pipeline(transaction=False)
+                add_entries(pipe, claim.rows)
+                for stream, ids in acks.items():
+                    pipe.xack(stream, self.group, *ids)
+                pipe.execute()
+            published = True
+        finally:
+            if work:
+                sent = len(claim.rows) if published else 0
+                self.summary.add_batch(
+                    handled=len(done) - self._duplicates,
+                    duplicates=self._duplicates,
+                    failed=len(failed),
+                    published=sent,
+                    left_over=claim.left_over + len(claim.rows) - sent,
+                )
+            self.outbox.settle(claim, published=published)
         for received, error in failed:
             self._after_failure(received, raw[(received.stream, received.entry_id)], error)
         if failed:
@@ -213,13 +240,16 @@ class Consumer:
             self._failures = 0
         return len(done)
 
-    def _apply(self, work: list[Received[Any]]) -> tuple[list[Received[Any]], list[tuple[Received[Any], Exception]]]:
+    def _apply(
+        self, work: list[Received[Any]], claim: Claim
+    ) -> tuple[list[Received[Any]], list[tuple[Received[Any], Exception]]]:
         if not work:
             return [], []
         if self.settings.batch_transaction and len(work) > 1:
             try:
-                with self.outbox.unit_of_work() as uow:
-                    self._handle(uow, work)
+                with self.outbox.unit_of_work(claim=claim) as uow:
+                    duplicates = self._handle(uow, work)
+                self._duplicates += duplicates
                 return work, []
             except Exception:
                 log.debug("consumer %s: batch failed, retrying one by one", self.group, exc_info=True)
@@ -227,8 +257,9 @@ class Consumer:
         failed: list[tuple[Received[Any], Exception]] = []
         for received in work:
             try:
-                with self.outbox.unit_of_work(cause=received) as uow:
-                    self._handle(uow, [received])
+                with self.outbox.unit_of_work(cause=received, claim=claim) as uow:
+                    duplicates = self._handle(uow, [received])
+                self._duplicates += duplicates
                 done.append(received)
             except Exception as exc:  # noqa: BLE001 - a failing handler must not stop the loop
                 log.warning(
@@ -242,19 +273,22 @@ class Consumer:
                 failed.append((received, exc))
         return done, failed
 
-    def _handle(self, uow: UnitOfWork, work: list[Received[Any]]) -> None:
+    def _handle(self, uow: UnitOfWork, work: list[Received[Any]]) -> int:
+        """Run the handlers of the events not seen before; return how many were duplicates."""
         seen = already_processed(uow.conn, self._inbox, self.group, {r.envelope.id for r in work})
         fresh: list[str] = []
+        duplicates = 0
         for received in work:
             envelope = received.envelope
             if envelope.id in seen:
-                log.info("%s: duplicate %s event=%s skipped", self.group, envelope.type, envelope.id)
+                log.debug("%s: duplicate %s event=%s skipped", self.group, envelope.type, envelope.id)
+                duplicates += 1
                 continue
             seen.add(envelope.id)
             uow.cause = received
             self.handlers[envelope.type](received, uow)
             fresh.append(envelope.id)
-            log.info(
+            log.debug(
                 "%s: handled %s event=%s correlation=%s",
                 self.group,
                 envelope.type,
@@ -263,6 +297,7 @@ class Consumer:
             )
         uow.cause = None
         record_processed(uow.conn, self._inbox, self.group, fresh)
+        return duplicates
 
     def _after_failure(self, received: Received[Any], fields: dict[bytes, bytes], error: Exception) -> None:
         deliveries = self._deliveries(received.stream, received.entry_id)
@@ -321,6 +356,9 @@ class Consumer:
                 log.exception("consumer %s: tick %s failed", self.group, getattr(tick.run, "__name__", tick.run))
 
     def _wait(self, stop: threading.Event, backoff: Backoff, exc: Exception) -> None:
+        # Whatever was read before the error (a batch committed but not acked, say) is read
+        # back from the pending list first, rather than after ``claim_idle_ms``.
+        self._pending_due = 0.0
         delay = backoff.next_delay()
         log.warning("consumer %s: %s; retrying in %.2fs", self.group, exc, delay)
         stop.wait(delay)

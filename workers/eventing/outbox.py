@@ -2,13 +2,16 @@
 
 A ``UnitOfWork`` is one local transaction. Handlers change their tables through
 ``uow.conn`` and ``uow.publish(...)`` events; the events become outbox rows in the
-same transaction, and once it commits the relay is woken to send them.
+same transaction. Once it commits, either the process publishes the rows itself (a
+``Claim``: a consumer does, in the pipeline of its ``XACK``) or the relay is woken to
+send them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +23,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from workers.eventing.database import Database
 from workers.eventing.envelope import Envelope, EventData
 from workers.eventing.ids import uuid7
+from workers.eventing.publishing import Claim, OutboxRow
 from workers.eventing.registry import Received, Registry
 from workers.eventing.tables import backbone_tables
 
@@ -100,72 +104,158 @@ class UnitOfWork:
 
 
 class Outbox:
-    """Where a service's units of work leave their events for the relay."""
+    """Where a service's units of work leave their events, for their process or the relay to publish."""
 
     def __init__(self, db: Database, source: str, registry: Registry) -> None:
         self.db = db
         self.source = source
         self.registry = registry
         self.table = backbone_tables(db.metadata).outbox
+        # Held by whoever publishes rows of this outbox in this process (the relay, or a
+        # claim from its admission to its settling), so the two never send a row twice.
+        self.publishing = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
         self._event_listeners: list[Callable[[Sequence[Published]], None]] = []
+        self._leftover_listeners: list[Callable[[], None]] = []
 
     def on_commit(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` after every commit that staged events (the relay's wake-up)."""
+        """Call ``listener`` after every commit that staged events, before anything is published."""
         self._listeners.append(listener)
 
     def on_committed_events(self, listener: Callable[[Sequence[Published]], None]) -> None:
-        """Call ``listener`` with the events of every commit that staged some, right after it.
+        """Call ``listener`` with the events of every commit that staged some and no claim took.
 
         For a process that publishes its own events at once (``after_commit``); the
         listener must not raise: the transaction is already committed.
         """
         self._event_listeners.append(listener)
 
+    def on_leftover(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` whenever committed rows are left for the relay (the relay's wake-up)."""
+        self._leftover_listeners.append(listener)
+
     @contextmanager
-    def unit_of_work(self, cause: Received[Any] | None = None) -> Iterator[UnitOfWork]:
-        """A transaction whose published events are committed with it, or not at all."""
+    def unit_of_work(self, cause: Received[Any] | None = None, *, claim: Claim | None = None) -> Iterator[UnitOfWork]:
+        """A transaction whose published events are committed with it, or not at all.
+
+        With a ``claim``, the committed rows join it if no older row is still unsent, and
+        the caller publishes them (then ``settle``); otherwise the relay is woken for them.
+        """
         with self.db.transaction() as conn:
             uow = UnitOfWork(conn, self.source, self.registry, cause)
             yield uow
-            self.write(uow)
-        if uow.staged:
-            self.notify()
-            for listener in self._event_listeners:
-                listener(uow.staged)
-        for callback in uow.committed:
-            callback()
+            rows = self.write(uow)
+            admitted = claim is not None and bool(rows) and self._admit(conn, claim, rows)
+        try:
+            if uow.staged:
+                self._hand_over(uow, rows, claim, admitted=admitted)
+        finally:
+            for callback in uow.committed:
+                callback()
 
-    def write(self, uow: UnitOfWork) -> None:
-        """Insert the unit of work's staged events as outbox rows (same transaction)."""
-        if not uow.staged:
+    def _hand_over(self, uow: UnitOfWork, rows: list[OutboxRow], claim: Claim | None, *, admitted: bool) -> None:
+        """After the commit: the rows go to the claim, else to whoever publishes this process's commits or the relay."""
+        try:
+            self.notify()
+        except BaseException:
+            # Committed, not yet claimed: the relay has them, in their place in the order.
+            if claim is not None:
+                claim.refused = True
+                claim.left_over += len(rows)
+            self.left_over()
+            raise
+        if claim is not None and admitted:
+            claim.rows.extend(rows)
             return
+        if claim is not None:
+            claim.left_over += len(rows)
+        for listener in self._event_listeners:
+            listener(uow.staged)
+        self.left_over()
+
+    def write(self, uow: UnitOfWork) -> list[OutboxRow]:
+        """Insert the unit of work's staged events as outbox rows (same transaction); return them."""
+        if not uow.staged:
+            return []
         now = time.time()
+        streams = [self.registry.stream_of(event.type) for event in uow.staged]
         rows = [
             {
                 "event_id": event.id,
-                "stream": self.registry.stream_of(event.type),
+                "stream": stream,
                 "event_type": event.type,
                 "payload": event.payload,
                 "created_at": now,
                 "sent_at": None,
             }
-            for event in uow.staged
+            for event, stream in zip(uow.staged, streams, strict=True)
         ]
-        uow.conn.execute(insert(self.table), rows)
+        # One multi-row INSERT ... RETURNING: the seqs come back in the rows' order.
+        query = insert(self.table).returning(self.table.c.seq, sort_by_parameter_order=True)
+        seqs = list(uow.conn.scalars(query, rows))
+        return [
+            OutboxRow(seq, stream, event.type, event.payload)
+            for seq, stream, event in zip(seqs, streams, uow.staged, strict=True)
+        ]
+
+    def _admit(self, conn: Connection, claim: Claim, rows: list[OutboxRow]) -> bool:
+        """Whether ``rows`` may go out with ``claim``: nothing older than them is unsent but the claim's own."""
+        if claim.refused:
+            return False
+        if claim.lock is None:
+            # Never wait for it here: the relay may hold it while it waits for this
+            # transaction's write lock. A busy relay publishes these rows too, in order.
+            if not self.publishing.acquire(blocking=False):
+                claim.refused = True
+                return False
+            claim.lock = self.publishing
+        older = self.unsent_before(conn, rows[0].seq, limit=len(claim.rows) + 1)
+        if older != len(claim.rows):
+            claim.refused = True
+            return False
+        return True
+
+    def settle(self, claim: Claim, *, published: bool) -> None:
+        """After the claim's ``XADD``s: mark its rows sent if they went out, else leave them to the relay.
+
+        Always releases what the claim holds; call it whatever happened (``finally``).
+        """
+        rows, claim.rows = claim.rows, []
+        marked = not rows
+        try:
+            if rows and published:
+                with self.db.transaction() as conn:
+                    self.mark_sent(conn, [row.seq for row in rows])
+                marked = True
+        finally:
+            if claim.lock is not None:
+                claim.lock.release()
+                claim.lock = None
+            if not marked:
+                self.left_over()
 
     def notify(self) -> None:
         for listener in self._listeners:
             listener()
 
-    def unsent(self, conn: Connection, limit: int, *, before: float | None = None) -> list[dict[str, Any]]:
+    def left_over(self) -> None:
+        for listener in self._leftover_listeners:
+            listener()
+
+    def unsent(self, conn: Connection, limit: int, *, before: float | None = None) -> list[OutboxRow]:
         """The oldest rows not yet published, in publishing order (with ``before``: written before then)."""
         t = self.table
         query = select(t.c.seq, t.c.stream, t.c.event_type, t.c.payload).where(t.c.sent_at.is_(None))
         if before is not None:
             query = query.where(t.c.created_at < before)
         query = query.order_by(t.c.seq).limit(limit)
-        return [dict(row._mapping) for row in conn.execute(query)]
+        return [OutboxRow(*row) for row in conn.execute(query)]
+
+    def unsent_before(self, conn: Connection, seq: int, limit: int) -> int:
+        """How many rows older than ``seq`` are unsent, counting no further than ``limit``."""
+        t = self.table
+        older = select(t.c.seq).where(t.c.sent_at.is_(None), t.c.seq < seq).limit(limit).subquery()
+        return int(conn.scalar(select(func.count()).select_from(older)) or 0)
 
     def mark_sent(self, conn: Connection, seqs: list[int]) -> None:
         conn.execute(update(self.table).where(self.table.c.seq.in_(seqs)).values(sent_at=time.time()))

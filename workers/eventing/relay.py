@@ -1,10 +1,14 @@
 """The relay: publishes a service's outbox rows to their streams, in order.
 
-It runs as a thread in every service process. A commit that staged events wakes it
-at once; it also polls, so nothing is stranded by a missed wake-up or by another
-replica's commit. While Redis is away rows simply wait, and go out in order when it
-is back. A row is marked sent only after its ``XADD`` succeeded: a crash in between
-publishes it twice, which the consumers' inboxes absorb.
+It runs as a thread in every service process, for what its process does not publish
+itself: a consumer sends its batch's rows with its ``XACK`` (see ``Claim``), and the
+relay takes the rest: commits outside a consumer (timers, the gateway's requests),
+rows left by a crash between commit and publish, rows written while Redis was away.
+A commit that leaves rows to it wakes it at once; it also polls, so nothing is
+stranded by a missed wake-up or by another replica's commit. While Redis is away rows
+simply wait, and go out in order when it is back. A row is marked sent only after its
+``XADD`` succeeded: a crash in between publishes it twice, which the consumers'
+inboxes absorb.
 
 Replicas of a service share its database; a lease row lets one relay at a time
 publish, so they do not interleave or double every event.
@@ -26,8 +30,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from workers.eventing.backoff import Backoff
 from workers.eventing.outbox import Outbox
+from workers.eventing.publishing import add_entries
 from workers.eventing.redis_client import TRANSIENT_ERRORS
-from workers.eventing.registry import EVENT_FIELD, TYPE_FIELD
 from workers.eventing.retention import Housekeeping, RetentionPolicy
 from workers.eventing.tables import backbone_tables
 
@@ -64,7 +68,7 @@ class Relay:
         self._lease = backbone_tables(outbox.db.metadata).lease
         self._lease_until = 0.0
         self._wake = threading.Event()
-        outbox.on_commit(self.wake)
+        outbox.on_leftover(self.wake)
 
     def wake(self) -> None:
         """Ask the relay to look at the outbox now."""
@@ -74,17 +78,20 @@ class Relay:
         """Publish one batch of unsent rows; return how many went out."""
         if not self._hold_lease():
             return 0
-        with self.outbox.db.snapshot() as conn:
-            before = time.time() - self.settle_s if self.settle_s else None
-            rows = self.outbox.unsent(conn, self.batch_size, before=before)
-        if not rows:
-            return 0
-        pipe = self.client.pipeline(transaction=False)
-        for row in rows:
-            pipe.xadd(row["stream"], {TYPE_FIELD: row["event_type"], EVENT_FIELD: row["payload"]})
-        pipe.execute()
-        with self.outbox.db.transaction() as conn:
-            self.outbox.mark_sent(conn, [row["seq"] for row in rows])
+        # Read, XADD and mark under the outbox's lock: a consumer of this process that is
+        # publishing its own rows is done with them, so they are not read back as unsent.
+        with self.outbox.publishing:
+            with self.outbox.db.snapshot() as conn:
+                before = time.time() - self.settle_s if self.settle_s else None
+                rows = self.outbox.unsent(conn, self.batch_size, before=before)
+            if not rows:
+                return 0
+            pipe = self.client.pipeline(transaction=False)
+            add_entries(pipe, rows)
+            pipe.execute()
+            with self.outbox.db.transaction() as conn:
+                self.outbox.mark_sent(conn, [row.seq for row in rows])
+        log.debug("relay %s: published %d rows", self.outbox.source, len(rows))
         return len(rows)
 
     def drain(self) -> int:

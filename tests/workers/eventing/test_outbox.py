@@ -31,8 +31,8 @@ def test_an_event_is_committed_with_the_state_it_describes(node: Node, events: E
     assert node.outbox.backlog() == 1
     with node.db.snapshot() as conn:
         (row,) = node.outbox.unsent(conn, limit=10)
-    assert (row["stream"], row["event_type"]) == (events.stream, "test.happened")
-    decoded = events.registry.decode(events.stream, "1-0", {b"event": row["payload"].encode()}).envelope
+    assert (row.stream, row.event_type) == (events.stream, "test.happened")
+    decoded = events.registry.decode(events.stream, "1-0", {b"event": row.payload.encode()}).envelope
     assert decoded.model_dump(mode="json") == envelope.envelope().model_dump(mode="json")
 
 

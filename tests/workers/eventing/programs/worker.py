@@ -9,6 +9,7 @@ Its handler records an effect and publishes a ``Followed``, in one transaction. 
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from typing import Any
@@ -47,6 +48,10 @@ def wire(runtime: Runtime) -> Wiring:
 
 def main() -> None:
     events = event_types(os.environ["UNIQUE"])
+    # The crash tests read the consumer's per-event lines, which are DEBUG; run_service's
+    # own logging set-up keeps this one (basicConfig configures only once).
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("workers.eventing.consumer").setLevel(logging.DEBUG)
     run_service(ServiceSpec(name=NAME, metadata=service_metadata(), registry=events.registry, wire=wire))
 
 
