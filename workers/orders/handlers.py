@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -42,7 +43,7 @@ def place_order(event: Received[CheckoutSubmitted], uow: UnitOfWork) -> None:
     """Create the temporary order (``pending``) and announce it with ``order.placed``."""
     checkout = event.data
     if uow.conn.scalar(select(orders.c.order_id).where(orders.c.order_id == checkout.order_id)) is not None:
-        log.info("orders: order %s exists; checkout event=%s ignored", checkout.order_id, event.envelope.id)
+        log.debug("orders: order %s exists; checkout event=%s ignored", checkout.order_id, event.envelope.id)
         return
     now = _now()
     row: Row = {
@@ -74,7 +75,7 @@ def record_payment(event: Received[PaymentSnapshot], uow: UnitOfWork) -> None:
         log.warning("orders: %s for unknown order %s ignored", event.envelope.type, payment.order_id)
         return
     if event.envelope.aggregate_version <= row["payment_version"]:
-        log.info("orders: older %s for order %s ignored", event.envelope.type, payment.order_id)
+        log.debug("orders: older %s for order %s ignored", event.envelope.type, payment.order_id)
         return
     state = PaymentState(
         payment_id=payment.payment_id, method=payment.method, status=payment.status, reason=payment.reason
@@ -86,7 +87,7 @@ def record_payment(event: Received[PaymentSnapshot], uow: UnitOfWork) -> None:
         stock_reserved=row["stock_reserved"],
     )
     if row["status"] != "pending":
-        log.info("orders: order %s is %s; payment %s noted", payment.order_id, row["status"], payment.status)
+        log.debug("orders: order %s is %s; payment %s noted", payment.order_id, row["status"], payment.status)
     _change(
         uow,
         row,
@@ -127,7 +128,7 @@ def record_dispatch(event: Received[DispatchCompleted], uow: UnitOfWork) -> None
         return
     moves = domain.fulfil(row["status"], "dispatched")
     if not moves:
-        log.info("orders: order %s is %s; dispatch event=%s ignored", row["order_id"], row["status"], event.envelope.id)
+        log.debug("orders: order %s is %s; dispatch ignored", row["order_id"], row["status"])
     _change(uow, row, moves)
 
 
@@ -140,7 +141,7 @@ def record_shipment(event: Received[ShipmentSnapshot], uow: UnitOfWork) -> None:
         return
     moves = domain.fulfil(row["status"], SHIPMENT_STATUS[event.envelope.type])
     if not moves:
-        log.info("orders: order %s is %s; %s ignored", row["order_id"], row["status"], event.envelope.type)
+        log.debug("orders: order %s is %s; %s ignored", row["order_id"], row["status"], event.envelope.type)
         return
     _change(uow, row, moves, carrier=shipment.carrier, tracking_number=shipment.tracking_number)
 
@@ -182,7 +183,7 @@ def _pending(conn: Connection, event: Received[ReservationConfirmed] | Received[
         log.warning("orders: %s for unknown order %s ignored", event.envelope.type, event.data.order_id)
         return None
     if row["status"] != "pending":
-        log.info("orders: order %s is %s; %s ignored", row["order_id"], row["status"], event.envelope.type)
+        log.debug("orders: order %s is %s; %s ignored", row["order_id"], row["status"], event.envelope.type)
         return None
     return row
 
@@ -211,12 +212,20 @@ def _change(
             updated["cancel_reason"] = move.reason
         updated["version"] += 1
         uow.publish(snapshot(updated), aggregate_id=row["order_id"], aggregate_version=updated["version"])
+        uow.after_commit(partial(_log_status, row["order_id"], move))
     changes = {key: value for key, value in updated.items() if value != row[key]}
     result = uow.conn.execute(
         update(orders).where(orders.c.order_id == row["order_id"], orders.c.version == row["version"]).values(changes)
     )
     if result.rowcount != 1:
         raise StaleOrder(f"order {row['order_id']} changed while version {row['version']} was being updated")
+
+
+def _log_status(order_id: str, move: domain.Move) -> None:
+    """A business fact, once committed: one line per order and status (``pending`` only in DEBUG)."""
+    level = logging.DEBUG if move.status == "pending" else logging.INFO
+    reason = f" ({move.reason})" if move.reason else ""
+    log.log(level, "orders: order %s %s%s", order_id, move.status, reason)
 
 
 def _entry(status: OrderStatus, at: datetime) -> dict[str, str]:

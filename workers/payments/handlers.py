@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, text, update
@@ -55,10 +56,10 @@ def charge_order(event: Received[OrderPlaced], uow: UnitOfWork, *, provider: Pay
     order = event.data
     _serialise(uow.conn, order.order_id)
     if _payment_of(uow.conn, order.order_id) is not None:
-        log.info("payments: order %s already has a payment; event=%s ignored", order.order_id, event.envelope.id)
+        log.debug("payments: order %s already has a payment; event=%s ignored", order.order_id, event.envelope.id)
         return
     if uow.conn.scalar(select(cancelled_orders.c.order_id).where(cancelled_orders.c.order_id == order.order_id)):
-        log.info("payments: order %s was cancelled before it was placed; nothing charged", order.order_id)
+        log.debug("payments: order %s was cancelled before it was placed; nothing charged", order.order_id)
         return
     if TOKEN.fullmatch(order.payment_method):
         method = order.payment_method
@@ -78,7 +79,7 @@ def charge_order(event: Received[OrderPlaced], uow: UnitOfWork, *, provider: Pay
         "version": 1,
     }
     uow.conn.execute(insert(payments).values(row))
-    log.info("payments: order %s %s (%s)", order.order_id, row["status"], row["reason"] or row["provider_reference"])
+    log.debug("payments: order %s %s (%s)", order.order_id, row["status"], row["reason"] or row["provider_reference"])
     uow.publish(snapshot(row), aggregate_id=row["payment_id"], aggregate_version=1)
 
 
@@ -91,7 +92,7 @@ def refund_order(event: Received[OrderCancelled], uow: UnitOfWork, *, provider: 
         _bury(uow.conn, order_id)
         return
     if row["status"] != "confirmed":
-        log.info("payments: order %s cancelled; its payment is %s, nothing to refund", order_id, row["status"])
+        log.debug("payments: order %s cancelled; its payment is %s, nothing to refund", order_id, row["status"])
         return
     result = provider.refund(row["provider_reference"], row["amount_cents"], refund_key(order_id))
     if not result.refunded:
@@ -102,7 +103,7 @@ def refund_order(event: Received[OrderCancelled], uow: UnitOfWork, *, provider: 
         .where(payments.c.payment_id == row["payment_id"])
         .values(status="refunded", refund_reference=result.reference, version=refunded["version"])
     )
-    log.info("payments: order %s refunded (%s)", order_id, result.reference)
+    uow.after_commit(partial(log.info, "payments: order %s refunded (%s)", order_id, result.reference))
     uow.publish(snapshot(refunded), aggregate_id=row["payment_id"], aggregate_version=refunded["version"])
 
 
@@ -129,7 +130,7 @@ def _bury(conn: Connection, order_id: str) -> None:
     if conn.scalar(select(cancelled_orders.c.order_id).where(cancelled_orders.c.order_id == order_id)):
         return
     conn.execute(insert(cancelled_orders).values(order_id=order_id, cancelled_at=datetime.now(UTC)))
-    log.info("payments: order %s cancelled before any payment; tombstone left", order_id)
+    log.debug("payments: order %s cancelled before any payment; tombstone left", order_id)
 
 
 def _serialise(conn: Connection, order_id: str) -> None:

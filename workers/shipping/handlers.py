@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, Row, insert, select, update
@@ -28,7 +29,7 @@ def create_shipment(event: Received[OrderDispatched], uow: UnitOfWork) -> None:
     order_id = event.data.order_id
     t = shipments
     if uow.conn.scalar(select(t.c.shipment_id).where(t.c.order_id == order_id)) is not None:
-        log.info("shipping: order %s already has a shipment", order_id)
+        log.debug("shipping: order %s already has a shipment", order_id)
         return
     shipment_id = uuid7()
     uow.conn.execute(
@@ -42,7 +43,7 @@ def create_shipment(event: Received[OrderDispatched], uow: UnitOfWork) -> None:
             version=1,
         )
     )
-    log.info("shipping: shipment %s for order %s awaits pickup", shipment_id, order_id)
+    log.debug("shipping: shipment %s for order %s awaits pickup", shipment_id, order_id)
 
 
 HANDLERS: dict[str, Handler] = {OrderDispatched.TYPE: create_shipment}
@@ -107,7 +108,7 @@ def _advance(
         .returning(t)
     ).one_or_none()
     if moved is None:
-        log.info("shipping: shipment %s was already %s", row.shipment_id, after)
+        log.debug("shipping: shipment %s was already %s", row.shipment_id, after)
         return
     model = ShipmentShipped if after == "shipped" else ShipmentDelivered
     uow.publish(
@@ -124,7 +125,7 @@ def _advance(
         aggregate_version=moved.version,
         correlation_id=moved.order_id,  # no event caused the tick: the saga's id is the order's
     )
-    log.info("shipping: shipment %s of order %s %s", moved.shipment_id, moved.order_id, after)
+    uow.after_commit(partial(log.info, "shipping: order %s %s (shipment %s)", moved.order_id, after, moved.shipment_id))
 
 
 def _at(stamp: float | None) -> datetime | None:

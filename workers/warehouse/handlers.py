@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import Connection, insert, select, update
@@ -61,7 +62,7 @@ def create_stock(event: Received[ProductCreated], uow: UnitOfWork) -> None:
     """A new product arrives with its opening stock; a product already known is left alone."""
     product = event.data
     if uow.conn.scalar(select(stock.c.product_id).where(stock.c.product_id == product.product_id)) is not None:
-        log.info("warehouse: product %s already stocked", product.product_id)
+        log.debug("warehouse: product %s already stocked", product.product_id)
         return
     row = StockRow(product.product_id, product.sku, product.opening_stock, 0, 1)
     uow.conn.execute(insert(stock).values(row._asdict()))
@@ -74,7 +75,7 @@ def reserve(event: Received[OrderPlaced], uow: UnitOfWork) -> None:
     existing = _load(uow.conn, order.order_id)
     if existing is not None:
         # A tombstone (cancelled first) or an order handled before: nothing to do.
-        log.info("warehouse: order %s already %s; not reserving", order.order_id, existing.status)
+        log.debug("warehouse: order %s already %s; not reserving", order.order_id, existing.status)
         return
     needs = needs_of((line.product_id, line.quantity) for line in order.lines)
     available = shelves(uow.conn, (need.product_id for need in needs))
@@ -103,10 +104,10 @@ def release(event: Received[OrderCancelled], uow: UnitOfWork) -> None:
     if current is None:
         needs = needs_of((line.product_id, line.quantity) for line in order.lines)
         _insert(uow.conn, order.order_id, "cancelled", needs, reason=order.cancel_reason)
-        log.info("warehouse: order %s cancelled before it was placed; tombstone kept", order.order_id)
+        log.debug("warehouse: order %s cancelled before it was placed; tombstone kept", order.order_id)
         return
     if current.status != "held":
-        log.info("warehouse: order %s cancelled; reservation %s, nothing to release", order.order_id, current.status)
+        log.debug("warehouse: order %s cancelled; reservation %s, nothing to release", order.order_id, current.status)
         return
     for need in current.needs:
         row = _change(uow.conn, current, need, reserved=-need.quantity)
@@ -173,6 +174,8 @@ def _dispatch_if_due(uow: UnitOfWork, current: Reservation) -> None:
         aggregate_id=current.order_id,
         aggregate_version=dispatched.version,
     )
+    units = sum(need.quantity for need in current.needs)
+    uow.after_commit(partial(log.info, "warehouse: order %s dispatched (%d units)", current.order_id, units))
 
 
 def _change(conn: Connection, current: Reservation, need: Need, *, reserved: int, on_hand: int = 0) -> StockRow:
