@@ -201,7 +201,7 @@ class Consumer:
                 except MalformedEvent as exc:
                     log.error("consumer %s: malformed entry %s on %s: %s", self.group, entry_id, stream, exc)
                     self._dead_letter(stream, entry_id, fields, f"malformed: {exc}", deliveries=1)
-        claim = Claim()
+        claim = self.outbox.claim() if work else Claim()
         published = False
         done: list[Received[Any]] = []
         failed: list[tuple[Received[Any], Exception]] = []

@@ -118,6 +118,19 @@ class Outbox:
         self._event_listeners: list[Callable[[Sequence[Published]], None]] = []
         self._leftover_listeners: list[Callable[[], None]] = []
 
+    def claim(self) -> Claim:
+        """A claim holding this outbox's publishing lock: take it before the units of work begin.
+
+        Waiting here, outside any transaction, cannot deadlock with the relay (which takes
+        the lock first and the database's write lock second, as the claim's units of work do);
+        and a relay that just published leftovers makes way for the claim instead of
+        catching its rows again and again.
+        """
+        claim = Claim()
+        self.publishing.acquire()
+        claim.lock = self.publishing
+        return claim
+
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after every commit that staged events, before anything is published."""
         self._listeners.append(listener)
@@ -203,8 +216,9 @@ class Outbox:
         if claim.refused:
             return False
         if claim.lock is None:
-            # Never wait for it here: the relay may hold it while it waits for this
-            # transaction's write lock. A busy relay publishes these rows too, in order.
+            # A claim made without ``Outbox.claim``: never wait for the lock here, the relay
+            # may hold it while it waits for this transaction's write lock. A busy relay
+            # publishes these rows too, in order.
             if not self.publishing.acquire(blocking=False):
                 claim.refused = True
                 return False

@@ -54,7 +54,7 @@ def add_entries(pipe: Adds, rows: Iterable[OutboxRow]) -> None:
 class Claim:
     """Rows committed by this process that it publishes itself, once their commits are done.
 
-    Make one before a run of units of work, pass it to each ``Outbox.unit_of_work``,
+    Take one (``Outbox.claim()``) before a run of units of work, pass it to each ``Outbox.unit_of_work``,
     ``XADD`` its ``rows`` (``add_entries``), then hand it to ``Outbox.settle`` whatever
     happened: that marks the rows sent if they went out, and otherwise leaves them to
     the relay and wakes it.
