@@ -104,7 +104,9 @@ def _sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         read_only = conn.get_execution_options().get("read_only", False)
-        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+        # Straight to the driver: every transaction begins here, and a statement through
+        # SQLAlchemy's execution machinery costs several times the BEGIN itself (profiled).
+        conn.connection.driver_connection.execute("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
     return engine
 
