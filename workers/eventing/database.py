@@ -6,7 +6,8 @@ SQLite durability, chosen on purpose:
 - ``synchronous=FULL``: every commit is fsynced before it returns. An event is acked
   in Redis only after its effect is committed, so the commit must survive a power
   cut as well as a ``kill -9``; batching many events per transaction keeps the cost
-  of the fsync small;
+  of the fsync small. Marking outbox rows sent is the exception (``durable=False``):
+  a lost mark only publishes the row again;
 - write transactions start with ``BEGIN IMMEDIATE`` so two writers queue on the
   ``busy_timeout`` instead of failing halfway with "database is locked".
 """
@@ -58,10 +59,27 @@ class Database:
             self.metadata.create_all(conn)
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """A connection inside one transaction: committed on exit, rolled back on error."""
-        with self.engine.begin() as conn:
-            yield conn
+    def transaction(self, *, durable: bool = True) -> Iterator[Connection]:
+        """A connection inside one transaction: committed on exit, rolled back on error.
+
+        ``durable=False`` is for bookkeeping whose loss is harmless (marking outbox rows
+        sent: lost, they are published again and the inboxes skip them). On SQLite its
+        commit skips the fsync: it survives a killed process, and the next durable
+        commit makes it durable too; only a power cut in between can lose it.
+        """
+        if durable or not self.is_sqlite:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            driver.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                driver.execute("PRAGMA synchronous=FULL")
 
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:

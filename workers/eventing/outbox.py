@@ -238,7 +238,7 @@ class Outbox:
         marked = not rows
         try:
             if rows and published:
-                with self.db.transaction() as conn:
+                with self.db.transaction(durable=False) as conn:
                     self.mark_sent(conn, [row.seq for row in rows])
                 marked = True
         finally:

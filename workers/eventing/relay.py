@@ -89,7 +89,7 @@ class Relay:
             pipe = self.client.pipeline(transaction=False)
             add_entries(pipe, rows)
             pipe.execute()
-            with self.outbox.db.transaction() as conn:
+            with self.outbox.db.transaction(durable=False) as conn:
                 self.outbox.mark_sent(conn, [row.seq for row in rows])
         log.debug("relay %s: published %d rows", self.outbox.source, len(rows))
         return len(rows)
