@@ -7,10 +7,11 @@ dead letter) is recognised and skipped.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Insert, Select, Table, bindparam, insert, select
 
 
 def already_processed(conn: Connection, inbox: Table, group: str, event_ids: Iterable[str]) -> set[str]:
@@ -18,8 +19,7 @@ def already_processed(conn: Connection, inbox: Table, group: str, event_ids: Ite
     ids = list(event_ids)
     if not ids:
         return set()
-    query = select(inbox.c.event_id).where(inbox.c.group_name == group, inbox.c.event_id.in_(ids))
-    return set(conn.scalars(query))
+    return set(conn.scalars(_seen(inbox), {"group": group, "ids": ids}))
 
 
 def record_processed(conn: Connection, inbox: Table, group: str, event_ids: Iterable[str]) -> None:
@@ -27,4 +27,18 @@ def record_processed(conn: Connection, inbox: Table, group: str, event_ids: Iter
     now = time.time()
     rows = [{"group_name": group, "event_id": event_id, "processed_at": now} for event_id in event_ids]
     if rows:
-        conn.execute(insert(inbox), rows)
+        conn.execute(_record(inbox), rows)
+
+
+# Built once per table: building a statement (and its cache key) per batch cost more
+# than running it (profiled).
+@functools.cache
+def _seen(inbox: Table) -> Select[tuple[str]]:
+    return select(inbox.c.event_id).where(
+        inbox.c.group_name == bindparam("group"), inbox.c.event_id.in_(bindparam("ids", expanding=True))
+    )
+
+
+@functools.cache
+def _record(inbox: Table) -> Insert:
+    return insert(inbox)

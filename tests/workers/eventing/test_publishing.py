@@ -123,7 +123,7 @@ def test_when_redis_goes_away_after_the_commit_the_rows_wait_and_then_go_out_in_
     _add_happened(node, 1, 2, 3)
     with running(consumer) as threads:
         wait_until(lambda: len(node.effect_counts()) == 3, DEADLINE_S, "the batch committed")
-        assert not redis_server.is_running
+        wait_until(lambda: not redis_server.is_running, DEADLINE_S, "Redis stopped after the commit")
         assert node.outbox.backlog() == 3  # committed, not published: they wait
 
         redis_server.restart()  # the AOF kept the stream and the group's pending entries
