@@ -7,13 +7,14 @@ Details that change no status (a late payment) bump the version without an event
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Update, bindparam, insert, select, update
 
 from workers.contracts.orders import OrderStatus, PaymentState
 from workers.contracts.payments import PaymentSnapshot
@@ -35,6 +36,26 @@ SHIPMENT_STATUS: dict[str, OrderStatus] = {
 }
 
 
+# Statements built once (per shape): per event, building them and their cache keys cost
+# more than running them (profiled under load).
+_EXISTS = select(orders.c.order_id).where(orders.c.order_id == bindparam("b_order_id"))
+_INSERT = insert(orders)
+# FOR UPDATE: on PostgreSQL two replicas settling the same order (payment on one,
+# reservation on the other) must see each other's write, not both miss it.
+_LOAD = select(orders).where(orders.c.order_id == bindparam("b_order_id")).with_for_update()
+
+
+@functools.cache
+def _update_of(params: frozenset[str]) -> Update:
+    """The guarded UPDATE of these columns (``b_<column>`` parameters), by id and version."""
+    t = orders
+    return (
+        update(t)
+        .where(t.c.order_id == bindparam("b_where_order_id"), t.c.version == bindparam("b_where_version"))
+        .values({name[2:]: bindparam(name) for name in sorted(params)})
+    )
+
+
 class StaleOrder(RuntimeError):
     """The row changed under the handler (another replica); the event is retried."""
 
@@ -42,7 +63,7 @@ class StaleOrder(RuntimeError):
 def place_order(event: Received[CheckoutSubmitted], uow: UnitOfWork) -> None:
     """Create the temporary order (``pending``) and announce it with ``order.placed``."""
     checkout = event.data
-    if uow.conn.scalar(select(orders.c.order_id).where(orders.c.order_id == checkout.order_id)) is not None:
+    if uow.conn.scalar(_EXISTS, {"b_order_id": checkout.order_id}) is not None:
         log.debug("orders: order %s exists; checkout event=%s ignored", checkout.order_id, event.envelope.id)
         return
     now = _now()
@@ -63,7 +84,7 @@ def place_order(event: Received[CheckoutSubmitted], uow: UnitOfWork) -> None:
         "placed_at": now,
         "version": 1,
     }
-    uow.conn.execute(insert(orders).values(row))
+    uow.conn.execute(_INSERT, row)
     uow.publish(snapshot(row), aggregate_id=checkout.order_id, aggregate_version=1)
 
 
@@ -189,9 +210,7 @@ def _pending(conn: Connection, event: Received[ReservationConfirmed] | Received[
 
 
 def _load(conn: Connection, order_id: str) -> Row | None:
-    # FOR UPDATE: on PostgreSQL two replicas settling the same order (payment on one,
-    # reservation on the other) must see each other's write, not both miss it.
-    found = conn.execute(select(orders).where(orders.c.order_id == order_id).with_for_update()).mappings().first()
+    found = conn.execute(_LOAD, {"b_order_id": order_id}).mappings().first()
     return dict(found) if found is not None else None
 
 
@@ -213,10 +232,9 @@ def _change(
         updated["version"] += 1
         uow.publish(snapshot(updated), aggregate_id=row["order_id"], aggregate_version=updated["version"])
         uow.after_commit(partial(_log_status, row["order_id"], move))
-    changes = {key: value for key, value in updated.items() if value != row[key]}
-    result = uow.conn.execute(
-        update(orders).where(orders.c.order_id == row["order_id"], orders.c.version == row["version"]).values(changes)
-    )
+    changes = {f"b_{key}": value for key, value in updated.items() if value != row[key]}
+    params = {**changes, "b_where_order_id": row["order_id"], "b_where_version": row["version"]}
+    result = uow.conn.execute(_update_of(frozenset(changes)), params)
     if result.rowcount != 1:
         raise StaleOrder(f"order {row['order_id']} changed while version {row['version']} was being updated")
 

@@ -7,13 +7,14 @@ that completes the pair must see the other's flag.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Update, bindparam, insert, select, update
 
 from workers.contracts.catalog import ProductCreated
 from workers.contracts.common import Quantity
@@ -188,9 +189,23 @@ def _change(conn: Connection, current: Reservation, need: Need, *, reserved: int
     return row
 
 
-def _load(conn: Connection, order_id: str) -> Reservation | None:
+# Statements built once (per shape): per event, building them cost more than running them.
+_LOAD = select(reservations).where(reservations.c.order_id == bindparam("b_order_id")).with_for_update()
+_INSERT = insert(reservations)
+
+
+@functools.cache
+def _update_of(columns: frozenset[str]) -> Update:
     t = reservations
-    row = conn.execute(select(t).where(t.c.order_id == order_id).with_for_update()).one_or_none()
+    return (
+        update(t)
+        .where(t.c.order_id == bindparam("b_order_id"))
+        .values({name: bindparam(f"b_{name}") for name in sorted(columns)})
+    )
+
+
+def _load(conn: Connection, order_id: str) -> Reservation | None:
+    row = conn.execute(_LOAD, {"b_order_id": order_id}).one_or_none()
     if row is None:
         return None
     return Reservation(
@@ -210,18 +225,15 @@ def _insert(
     created = Reservation(order_id, status, needs, reason, confirmed=False, dispatch_requested=False, version=1)
     values: dict[str, Any] = created._asdict()
     values.pop("needs")
-    conn.execute(insert(reservations).values(**values, lines=[list(need) for need in needs], updated_at=time.time()))
+    conn.execute(_INSERT, {**values, "lines": [list(need) for need in needs], "updated_at": time.time()})
     return created
 
 
 def _update(conn: Connection, current: Reservation, **changes: Any) -> Reservation:
     changed = current._replace(**changes, version=current.version + 1)
-    t = reservations
-    conn.execute(
-        update(t)
-        .where(t.c.order_id == current.order_id)
-        .values(**changes, version=changed.version, updated_at=time.time())
-    )
+    values = {**changes, "version": changed.version, "updated_at": time.time()}
+    params = {f"b_{name}": value for name, value in values.items()}
+    conn.execute(_update_of(frozenset(values)), {**params, "b_order_id": current.order_id})
     return changed
 
 

@@ -7,10 +7,12 @@ PostgreSQL database cannot both take the last unit, and nothing ever goes negati
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from workers.contracts.stock import Cause, StockChanged, StockDelta
 from workers.eventing import UnitOfWork
@@ -34,13 +36,32 @@ class Shortfall(Exception):
         self.need = need
 
 
+# Statements built once (per shape): building one per event, and its cache key, cost
+# more than running it (profiled under load).
+_SHELVES = select(stock.c.product_id, stock.c.sku, stock.c.on_hand, stock.c.reserved).where(
+    stock.c.product_id.in_(bindparam("ids", expanding=True))
+)
+
+
 def shelves(conn: Connection, product_ids: Iterable[int]) -> dict[int, Shelf]:
     """What is available of each of these products (unknown ones are absent)."""
-    t = stock
-    rows = conn.execute(
-        select(t.c.product_id, t.c.sku, t.c.on_hand, t.c.reserved).where(t.c.product_id.in_(product_ids))
-    )
+    rows = conn.execute(_SHELVES, {"ids": list(product_ids)})
     return {row.product_id: Shelf(row.sku, row.on_hand - row.reserved) for row in rows}
+
+
+@functools.cache
+def _adjust(require_available: bool, require_reserved: bool) -> ReturningUpdate[Any]:
+    t = stock
+    query = update(t).where(t.c.product_id == bindparam("b_product_id"))
+    if require_available:
+        query = query.where(t.c.on_hand - t.c.reserved >= bindparam("b_available"))
+    if require_reserved:
+        query = query.where(t.c.reserved >= bindparam("b_reserved"))
+    return query.values(
+        on_hand=t.c.on_hand + bindparam("b_on_hand_delta"),
+        reserved=t.c.reserved + bindparam("b_reserved_delta"),
+        version=t.c.version + 1,
+    ).returning(t.c.product_id, t.c.sku, t.c.on_hand, t.c.reserved, t.c.version)
 
 
 def adjust(
@@ -53,16 +74,14 @@ def adjust(
     require_reserved: int = 0,
 ) -> StockRow | None:
     """Add to on_hand/reserved if the row exists and meets the guards; the row after, or None."""
-    t = stock
-    query = update(t).where(t.c.product_id == product_id)
-    if require_available:
-        query = query.where(t.c.on_hand - t.c.reserved >= require_available)
-    if require_reserved:
-        query = query.where(t.c.reserved >= require_reserved)
-    query = query.values(
-        on_hand=t.c.on_hand + on_hand, reserved=t.c.reserved + reserved, version=t.c.version + 1
-    ).returning(t.c.product_id, t.c.sku, t.c.on_hand, t.c.reserved, t.c.version)
-    row = conn.execute(query).one_or_none()
+    params = {
+        "b_product_id": product_id,
+        "b_available": require_available,
+        "b_reserved": require_reserved,
+        "b_on_hand_delta": on_hand,
+        "b_reserved_delta": reserved,
+    }
+    row = conn.execute(_adjust(bool(require_available), bool(require_reserved)), params).one_or_none()
     return StockRow(*row) if row is not None else None
 
 
