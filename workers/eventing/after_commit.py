@@ -28,7 +28,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
 from workers.eventing.outbox import Outbox, Published
-from workers.eventing.registry import EVENT_FIELD, TYPE_FIELD
+from workers.eventing.publishing import entry_fields
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class AfterCommitPublisher:
                 pipe = self.client.pipeline(transaction=False)
                 for event in batch:  # the fields exactly as the relay writes them
                     stream = self.outbox.registry.stream_of(event.type)
-                    pipe.xadd(stream, {TYPE_FIELD: event.type, EVENT_FIELD: event.payload})
+                    pipe.xadd(stream, entry_fields(event.type, event.payload))
                 await pipe.execute()
             except Exception as exc:  # noqa: BLE001 - any failure: the relay publishes these rows
                 self._defer(f"{len(batch)} events not published ({exc!r})")

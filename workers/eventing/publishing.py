@@ -18,6 +18,8 @@ import threading
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from redis.typing import EncodableT, FieldT
+
 from workers.eventing.registry import EVENT_FIELD, TYPE_FIELD
 
 
@@ -30,11 +32,11 @@ class OutboxRow:
     event_type: str
     payload: str
 
-    def fields(self) -> dict[bytes, str]:
+    def fields(self) -> dict[FieldT, EncodableT]:
         return entry_fields(self.event_type, self.payload)
 
 
-def entry_fields(event_type: str, payload: str) -> dict[bytes, str]:
+def entry_fields(event_type: str, payload: str) -> dict[FieldT, EncodableT]:
     """The fields of the stream entry of an event: its type (for cheap filtering) and its JSON."""
     return {TYPE_FIELD: event_type, EVENT_FIELD: payload}
 
