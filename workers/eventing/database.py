@@ -19,11 +19,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
 BUSY_TIMEOUT_MS = 10_000
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+# JSON columns (an order's lines, customer and history) through orjson: the standard
+# library's encoder was 4-5% of the orders worker's CPU once the SQL was cheap (profiled).
+JSON_CODEC: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
 # Processes sharing a database (replicas, the gateway's web and projector) create its
 # tables at start; on PostgreSQL this advisory lock makes them take turns.
 _SCHEMA_LOCK = 0x5C4E_3A7A
@@ -102,7 +112,11 @@ def _sqlite_engine(url: str) -> Engine:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     # One connection per thread, opened on demand; NullPool would reopen (and re-run the
     # pragmas) on every transaction, which costs more than the transaction itself.
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        **JSON_CODEC,
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -131,5 +145,5 @@ def _sqlite_engine(url: str) -> Engine:
 
 def _server_engine(url: str) -> Engine:
     if url.startswith("postgresql"):
-        return create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+        return create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True, **JSON_CODEC)
     return create_engine(url, poolclass=NullPool)

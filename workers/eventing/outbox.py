@@ -10,7 +10,6 @@ send them.
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -18,6 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from workers.eventing.database import Database
@@ -95,7 +95,7 @@ class UnitOfWork:
             "correlation_id": correlation,
             "causation_id": causation,
         }
-        payload = f'{json.dumps(head, separators=(",", ":"))[:-1]},"data":{data.model_dump_json()}}}'
+        payload = f'{orjson.dumps(head).decode()[:-1]},"data":{data.model_dump_json()}}}'
         published = Published(
             event_id, data.TYPE, self.source, aggregate_id, aggregate_version, correlation, causation, payload
         )
