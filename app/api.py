@@ -14,11 +14,10 @@ from app.access import clerks_only, public
 from app.auth import bearer_token
 from app.bodies import read_json
 from app.errors import ApiError, InvalidInput
-from app.ordering import order_for_owner, place_order
+from app.order_search import find_orders, parse_search
+from app.ordering import order_for_owner, place_order, request_cancel
 from app.state import gateway
 from app.warehouse_requests import request_dispatch, request_restock
-
-ORDER_STATUSES = ("pending", "confirmed", "cancelled", "dispatched", "shipped", "delivered")
 
 
 @public
@@ -77,16 +76,24 @@ async def logout(request: Request) -> Response:
 
 @clerks_only
 async def warehouse_orders(request: Request) -> Response:
-    status = request.query_params.get("status", "confirmed")
-    if status not in ORDER_STATUSES:
-        raise InvalidInput({"status": f"one of {', '.join(ORDER_STATUSES)}"})
+    """Staff's search: ``status`` (default confirmed; empty: any), ``q``, ``from``/``to``, ``cursor``."""
+    search = parse_search(request.query_params)
     db = gateway(request).db
 
-    def load() -> list[dict[str, object]]:
+    def load() -> dict[str, Any]:
         with db.snapshot() as conn:
-            return read_model.orders_with_status(conn, status)
+            return find_orders(conn, search)
 
-    return JSONResponse({"orders": await run_in_threadpool(load)})
+    return JSONResponse(await run_in_threadpool(load))
+
+
+@public
+async def cancel_order(request: Request) -> Response:
+    """The shopper's *Cancel order*: 202 while it can be, 409 with why once it cannot."""
+    token = request.headers.get("x-order-token") or request.query_params.get("token")
+    order_id = request.path_params["order_id"]
+    await run_in_threadpool(request_cancel, gateway(request).outbox, order_id, token)
+    return JSONResponse({"order_id": order_id, "status": "cancel_requested"}, status_code=202)
 
 
 @clerks_only
@@ -114,6 +121,7 @@ ROUTES = [
     Route("/api/products", list_products, methods=["GET"]),
     Route("/api/orders", create_order, methods=["POST"]),
     Route("/api/orders/{order_id}", show_order, methods=["GET"]),
+    Route("/api/orders/{order_id}/cancel", cancel_order, methods=["POST"]),
     Route("/api/login", login, methods=["POST"]),
     Route("/api/logout", logout, methods=["POST"]),
     Route("/api/warehouse/orders", warehouse_orders, methods=["GET"]),

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import wraps
+from html import escape
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -20,10 +22,12 @@ from app.access import clerks_only, public
 from app.auth import SESSION_COOKIE
 from app.checkout import PAYMENT_METHODS
 from app.errors import ApiError, InvalidInput
-from app.ordering import order_for_owner_at, place_order
+from app.order_search import find_orders, parse_search
+from app.ordering import order_for_owner_at, place_order, request_cancel
 from app.state import gateway
 from app.warehouse_requests import request_dispatch, request_restock
 from app.web import TEMPLATES, render, timeline
+from workers.contracts.orders import ORDER_STATUSES
 from workers.eventing.ids import uuid7
 
 Page = Callable[[Request], Awaitable[Response]]
@@ -168,8 +172,31 @@ async def order_page(request: Request) -> Response:
     order, position = await run_in_threadpool(order_for_owner_at, gw.outbox, order_id, token)
     if order is None:
         return render(request, "error.html", {"message": "No such order (check the link in your email)."}, 404)
-    context = {**timeline(order), "token": token, "stream_id": position}
+    context = {**timeline(order), "token": token, "stream_id": position, "flash": request.query_params.get("flash")}
     return render(request, "order.html", context)
+
+
+@public
+@page
+async def cancel_order(request: Request) -> Response:
+    """*Cancel order* on the order page; the page then shows the cancellation live."""
+    form = await csrf.checked_form(request)
+    order_id, token = request.path_params["order_id"], str(form.get("token", ""))
+    try:
+        await run_in_threadpool(request_cancel, gateway(request).outbox, order_id, token)
+    except ApiError as refused:
+        if refused.status != 409:
+            raise
+        if is_htmx(request):
+            return HTMLResponse(f'<p class="flash" id="cancel-refused">{escape(refused.message)}</p>')
+        return RedirectResponse(_order_url(order_id, token, refused.message), status_code=303)
+    if is_htmx(request):
+        return HTMLResponse('<p class="muted" id="cancel-pending">Cancelling…</p>')
+    return RedirectResponse(_order_url(order_id, token, "Cancellation requested."), status_code=303)
+
+
+def _order_url(order_id: str, token: str, flash: str) -> str:
+    return f"/orders/{quote(order_id)}?{urlencode({'token': token, 'flash': flash})}"
 
 
 def _safe_next(target: str | None) -> str:
@@ -250,6 +277,31 @@ async def warehouse(request: Request) -> Response:
 
 @page
 @clerks_only
+async def find_orders_page(request: Request) -> Response:
+    """The console's order search: by id prefix or email, status and day, a page at a time."""
+    params = dict(request.query_params)
+    params.setdefault("status", "")  # the page looks through every status unless told
+    form = {key: params.get(key, "") for key in ("q", "status", "from", "to")}
+    db = gateway(request).db
+    try:
+        search = parse_search(params)
+    except InvalidInput as exc:
+        context: dict[str, Any] = {"orders": [], "next_url": None, "errors": exc.fields}
+        return render(request, "orders_search.html", {**context, "form": form, "statuses": ORDER_STATUSES}, 422)
+
+    def load() -> dict[str, Any]:
+        with db.snapshot() as conn:
+            return find_orders(conn, search)
+
+    found = await run_in_threadpool(load)
+    cursor = found["next_cursor"]
+    next_url = f"/warehouse/orders?{urlencode({**form, 'cursor': cursor})}" if cursor else None
+    page_context: dict[str, Any] = {"orders": found["orders"], "next_url": next_url, "errors": {}, "form": form}
+    return render(request, "orders_search.html", {**page_context, "statuses": ORDER_STATUSES})
+
+
+@page
+@clerks_only
 async def dispatch(request: Request) -> Response:
     clerk: clerks.Session = request.state.clerk
     await csrf.checked_form(request)
@@ -282,10 +334,12 @@ ROUTES = [
     Route("/cart/remove", remove_from_cart, methods=["POST"]),
     Route("/checkout", checkout, methods=["POST"]),
     Route("/orders/{order_id}", order_page, methods=["GET"]),
+    Route("/orders/{order_id}/cancel", cancel_order, methods=["POST"]),
     Route("/login", login_form, methods=["GET"]),
     Route("/login", login, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
     Route("/warehouse", warehouse, methods=["GET"]),
+    Route("/warehouse/orders", find_orders_page, methods=["GET"]),
     Route("/warehouse/orders/{order_id}/dispatch", dispatch, methods=["POST"]),
     Route(f"/warehouse/products/{paths.PRODUCT_ID}/restock", restock, methods=["POST"]),
 ]

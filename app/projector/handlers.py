@@ -15,6 +15,7 @@ from sqlalchemy import Connection, insert, select, update
 from app import tables
 from app.pruning import forgotten
 from app.stream_ids import later
+from workers.contracts import REGISTRY
 from workers.contracts.catalog import ProductCreated
 from workers.contracts.orders import OrderSnapshot
 from workers.contracts.stock import StockChanged
@@ -87,6 +88,7 @@ def on_order_changed(event: Received[OrderSnapshot], uow: UnitOfWork) -> None:
         "version": version,
         "email": data.customer.email,
         "snapshot": snapshot,
+        "placed_at": data.placed_at.timestamp(),
         "updated_at": time.time(),
     }
     if current is None:
@@ -104,14 +106,8 @@ def _advance(conn: Connection, stream: str, entry_id: str) -> None:
         conn.execute(update(tables.positions).where(tables.positions.c.stream == stream).values(last_id=entry_id))
 
 
-ORDER_TYPES = (
-    "order.placed",
-    "order.confirmed",
-    "order.cancelled",
-    "order.dispatched",
-    "order.shipped",
-    "order.delivered",
-)
+# Every event of the orders stream is a whole order (a refund included): derived from the contracts.
+ORDER_TYPES = tuple(sorted(t for t, model in REGISTRY.types.items() if model.STREAM == "orders"))
 
 HANDLERS: dict[str, Handler] = {
     "product.created": on_product_created,
