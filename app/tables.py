@@ -32,6 +32,8 @@ clerks = Table(
     Column("username", String(100), primary_key=True),
     Column("password_hash", String(300), nullable=False),
     Column("created_at", Float, nullable=False),
+    # The staff member's role (app.roles): "clerk" or "manager".
+    Column("role", String(20), nullable=False, server_default="clerk"),
 )
 
 sessions = Table(
