@@ -13,28 +13,57 @@ from workers.contracts.orders import CANCELLABLE
 
 
 def catalog(conn: Connection) -> dict[int, Product]:
-    """Products that can be put in a cart (the catalog has announced them)."""
+    """Products the catalog has announced, at their current price; archived ones say so (not on sale)."""
     p = tables.products
-    rows = conn.execute(select(p.c.id, p.c.sku, p.c.name, p.c.price_cents).where(p.c.catalog_version > 0))
-    return {row.id: Product(row.id, row.sku, row.name, row.price_cents) for row in rows}
+    rows = conn.execute(select(p.c.id, p.c.sku, p.c.name, p.c.price_cents, p.c.archived).where(p.c.catalog_version > 0))
+    return {row.id: Product(row.id, row.sku, row.name, row.price_cents, bool(row.archived)) for row in rows}
 
 
-def products(conn: Connection) -> list[dict[str, Any]]:
+def products(conn: Connection, *, archived: bool = False) -> list[dict[str, Any]]:
+    """Products on sale (with ``archived=True``, the archived ones as well), by id."""
     p = tables.products
-    rows = conn.execute(select(p).where(p.c.catalog_version > 0).order_by(p.c.id))
+    query = select(p).where(p.c.catalog_version > 0)
+    if not archived:
+        query = query.where(p.c.archived.is_(False))
+    return [product_view(row) for row in conn.execute(query.order_by(p.c.id))]
+
+
+def product_row(conn: Connection, product_id: int) -> Any:
+    """A product the catalog announced, archived or not (None if it never did)."""
+    p = tables.products
+    return conn.execute(select(p).where(p.c.id == product_id, p.c.catalog_version > 0)).first()
+
+
+def catalog_requests(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
+    """A manager's recent new-product requests the catalog has not created (yet, or ever), newest first."""
+    r = tables.catalog_requests
+    query = select(r).where(r.c.status != "created").order_by(r.c.requested_at.desc()).limit(limit)
     return [
         {
-            "id": row.id,
+            "request_id": row.request_id,
+            "product_id": row.product_id,
             "sku": row.sku,
             "name": row.name,
-            "description": row.description,
-            "price_cents": row.price_cents,
-            "available": row.available,
-            "on_hand": row.on_hand,
-            "reserved": row.reserved,
+            "status": row.status,
+            "field": row.field,
+            "reason": row.reason,
         }
-        for row in rows
+        for row in conn.execute(query)
     ]
+
+
+def product_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "sku": row.sku,
+        "name": row.name,
+        "description": row.description,
+        "price_cents": row.price_cents,
+        "available": row.available,
+        "on_hand": row.on_hand,
+        "reserved": row.reserved,
+        "archived": bool(row.archived),
+    }
 
 
 def product(conn: Connection, product_id: int) -> dict[str, Any] | None:

@@ -89,9 +89,9 @@ catalog_requests = Table(
     METADATA,
     Column("request_id", String(64), primary_key=True),
     Column("product_id", Integer, nullable=False, unique=True),
-    Column("sku", String(64), nullable=False, unique=True),
+    Column("sku", String(64), nullable=False),
     Column("name", String(200), nullable=False),
-    Column("status", String(20), nullable=False),
+    Column("status", String(20), nullable=False),  # requested, created, refused
     Column("field", String(40), nullable=True),
     Column("reason", Text, nullable=True),
     Column("requested_at", Float, nullable=False),

@@ -18,7 +18,7 @@ from workers.eventing import Settings
 # Paths of the staff's side, by the role they need: whatever is served under them must need it.
 ROLE_PREFIXES: dict[str, tuple[str, ...]] = {
     "clerk": ("/warehouse", "/api/warehouse/", "/live/console"),
-    "manager": ("/ops", "/api/ops/", "/live/ops"),
+    "manager": ("/ops", "/api/ops/", "/live/ops", "/manage/", "/api/catalog/"),
 }
 SAMPLE_ID = "0190a0b0-0000-7000-8000-000000000000"
 
