@@ -39,7 +39,7 @@ from workers.eventing.tables import backbone_tables
 
 log = logging.getLogger(__name__)
 
-LIVE_STREAMS = ("stock", "orders")
+LIVE_STREAMS = ("stock", "orders", "catalog")
 
 
 class ConfigurationError(RuntimeError):
