@@ -18,8 +18,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app import cart, clerks, csrf, paths, read_model
-from app.access import clerks_only, public
+from app.access import clerks_only, managers_only, public
 from app.auth import SESSION_COOKIE
+from app.catalog_requests import euros_to_cents, parse_changes, parse_new_product, request_change, request_product
 from app.checkout import PAYMENT_METHODS
 from app.errors import ApiError, InvalidInput
 from app.order_search import find_orders, parse_search
@@ -71,7 +72,12 @@ async def shop(request: Request) -> Response:
 
     def load() -> dict[str, Any]:
         with db.snapshot() as conn:
-            return {"products": read_model.products(conn), "stream_id": read_model.position(conn, "stock")}
+            return {
+                # Archived ones too, hidden: a product brought back shows again without a reload.
+                "products": read_model.products(conn, archived=True),
+                "stream_id": read_model.position(conn, "stock"),
+                "catalog_stream_id": read_model.position(conn, "catalog"),
+            }
 
     context = await run_in_threadpool(load)
     return render(request, "shop.html", {**context, "flash": request.query_params.get("flash")})
@@ -84,14 +90,24 @@ async def add_to_cart(request: Request) -> Response:
     product_id, quantity = whole(form.get("product_id", "")), whole(form.get("quantity", "1"))
     if product_id is None or quantity is None or not 1 <= quantity <= cart.MAX_QUANTITY:
         raise ApiError(422, "Choose a product and a quantity from 1 to 99.")
+    db = gateway(request).db
+
+    def price_now() -> int | None:
+        with db.snapshot() as conn:
+            product = read_model.catalog(conn).get(product_id)
+        return product.price_cents if product is not None else None
+
     updated = cart.add(cart.read_cart(request), product_id, quantity)
+    prices = cart.seen_prices(request)
+    if product_id not in prices or prices[product_id] is None:
+        prices[product_id] = await run_in_threadpool(price_now)
     if is_htmx(request):
         response: Response = TEMPLATES.TemplateResponse(
             request, "partials/cart_count.html", {"cart_count": sum(updated.values())}
         )
     else:
         response = RedirectResponse("/cart", status_code=303)
-    cart.write_cart(request, response, updated)
+    cart.write_cart(request, response, updated, prices)
     return response
 
 
@@ -102,7 +118,7 @@ async def remove_from_cart(request: Request) -> Response:
     current = cart.read_cart(request)
     current.pop(whole(form.get("product_id", "")) or 0, None)
     response = RedirectResponse("/cart", status_code=303)
-    cart.write_cart(request, response, current)
+    cart.write_cart(request, response, current, cart.seen_prices(request))
     return response
 
 
@@ -114,6 +130,7 @@ async def _cart_page(request: Request, form: dict[str, Any], errors: dict[str, s
             return read_model.catalog(conn)
 
     catalog = await run_in_threadpool(load)
+    seen = cart.seen_prices(request)
     lines = [
         {
             "product_id": pid,
@@ -121,6 +138,9 @@ async def _cart_page(request: Request, form: dict[str, Any], errors: dict[str, s
             "quantity": qty,
             "unit_price_cents": catalog[pid].price_cents,
             "line_total_cents": catalog[pid].price_cents * qty,
+            # The shopper put it in the cart at another price: say so before they pay the new one.
+            "was_cents": seen.get(pid) if seen.get(pid) not in (None, catalog[pid].price_cents) else None,
+            "archived": catalog[pid].archived,
         }
         for pid, qty in cart.read_cart(request).items()
         if pid in catalog
@@ -300,6 +320,73 @@ async def find_orders_page(request: Request) -> Response:
     return render(request, "orders_search.html", {**page_context, "statuses": ORDER_STATUSES})
 
 
+async def _catalog_page(request: Request, form: dict[str, str], errors: dict[str, str], status: int = 200) -> Response:
+    db = gateway(request).db
+
+    def load() -> dict[str, Any]:
+        with db.snapshot() as conn:
+            return {
+                "products": read_model.products(conn, archived=True),
+                "requests": read_model.catalog_requests(conn),
+            }
+
+    context = {**await run_in_threadpool(load), "form": form, "errors": errors}
+    return render(request, "manage_products.html", {**context, "flash": request.query_params.get("flash")}, status)
+
+
+@page
+@managers_only
+async def manage_products(request: Request) -> Response:
+    """The manager's catalog: create products, change them, archive them and bring them back."""
+    return await _catalog_page(request, {}, {})
+
+
+@page
+@managers_only
+async def create_product(request: Request) -> Response:
+    form = await csrf.checked_form(request)
+    fields = {k: str(form.get(k, "")) for k in ("sku", "name", "description", "price", "opening_stock")}
+    stock = whole(fields["opening_stock"] or "0")
+    body = {
+        "sku": fields["sku"],
+        "name": fields["name"],
+        "description": fields["description"],
+        "price_cents": euros_to_cents(fields["price"]),
+        "opening_stock": stock if stock is not None else fields["opening_stock"],
+    }
+    manager = request.state.clerk.username
+    try:
+        product = parse_new_product(body)
+        product_id = await run_in_threadpool(request_product, gateway(request).outbox, product, manager)
+    except InvalidInput as exc:
+        return await _catalog_page(request, fields, exc.fields, status=422)
+    flash = f"Product {product_id} ({product.sku}) requested; it appears once the catalog has created it."
+    return RedirectResponse(f"/manage/products?{urlencode({'flash': flash})}", status_code=303)
+
+
+@page
+@managers_only
+async def change_product(request: Request) -> Response:
+    form = await csrf.checked_form(request)
+    body: dict[str, Any] = {}
+    for name in ("name", "description"):
+        if name in form:
+            body[name] = str(form[name])
+    if "price" in form:
+        body["price_cents"] = euros_to_cents(str(form["price"]))
+    if "archived" in form:
+        body["archived"] = {"true": True, "false": False}.get(str(form["archived"]), str(form["archived"]))
+    product_id = request.path_params["product_id"]
+    manager = request.state.clerk.username
+    try:
+        changes = parse_changes(body)
+        await run_in_threadpool(request_change, gateway(request).outbox, product_id, changes, manager)
+    except InvalidInput as exc:
+        return await _catalog_page(request, {}, exc.fields, status=422)
+    flash = f"Change of product {product_id} requested."
+    return RedirectResponse(f"/manage/products?{urlencode({'flash': flash})}", status_code=303)
+
+
 @page
 @clerks_only
 async def dispatch(request: Request) -> Response:
@@ -339,6 +426,9 @@ ROUTES = [
     Route("/login", login, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
     Route("/warehouse", warehouse, methods=["GET"]),
+    Route("/manage/products", manage_products, methods=["GET"]),
+    Route("/manage/products", create_product, methods=["POST"]),
+    Route(f"/manage/products/{paths.PRODUCT_ID}", change_product, methods=["POST"]),
     Route("/warehouse/orders", find_orders_page, methods=["GET"]),
     Route("/warehouse/orders/{order_id}/dispatch", dispatch, methods=["POST"]),
     Route(f"/warehouse/products/{paths.PRODUCT_ID}/restock", restock, methods=["POST"]),
