@@ -9,9 +9,9 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
-from functools import partial
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import httpx
