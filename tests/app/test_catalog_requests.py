@@ -22,7 +22,7 @@ def new_product(**fields: Any) -> dict[str, Any]:
     return {"sku": sku, "name": "Tea towel", "description": "Linen.", "price_cents": 900, "opening_stock": 5, **fields}
 
 
-def updated(product_id: int, sku: str, version: int, **fields: Any) -> ProductUpdated:
+def updated(product_id: int, sku: str, **fields: Any) -> ProductUpdated:
     values: dict[str, Any] = {"name": "Tea towel", "description": "Linen.", "price_cents": 900, "archived": False}
     return ProductUpdated(product_id=product_id, sku=sku, **{**values, **fields})
 
@@ -139,7 +139,7 @@ def test_a_change_of_an_unknown_product_is_404(storefront: Storefront, manager: 
 def test_an_archived_product_leaves_the_listing_and_cannot_be_ordered(storefront: Storefront) -> None:
     product = storefront.add_product()
     placed = storefront.place_order(product)
-    archived = updated(product.id, product.sku, 2, price_cents=product.price_cents, archived=True)
+    archived = updated(product.id, product.sku, price_cents=product.price_cents, archived=True)
     storefront.projected(storefront.publish(archived, aggregate_id=str(product.id), aggregate_version=2))
 
     assert product.id not in storefront.products()
@@ -151,7 +151,7 @@ def test_an_archived_product_leaves_the_listing_and_cannot_be_ordered(storefront
 
 def test_a_price_change_is_what_the_next_checkout_charges(storefront: Storefront) -> None:
     product = storefront.add_product(price_cents=1000)
-    dearer = updated(product.id, product.sku, 2, price_cents=1300)
+    dearer = updated(product.id, product.sku, price_cents=1300)
     storefront.projected(storefront.publish(dearer, aggregate_id=str(product.id), aggregate_version=2))
 
     placed = storefront.place_order(product, quantity=2)
@@ -166,13 +166,13 @@ def test_the_catalog_socket_replays_and_pushes_product_changes(storefront: Store
     product = storefront.add_product(price_cents=1000)
     after = storefront.http.get("/api/products").json()["catalog_stream_id"]
     first = storefront.publish(
-        updated(product.id, product.sku, 2, price_cents=1100), aggregate_id=str(product.id), aggregate_version=2
+        updated(product.id, product.sku, price_cents=1100), aggregate_id=str(product.id), aggregate_version=2
     )
 
     with storefront.http.websocket_connect(f"/ws/catalog?after={after}") as socket:
         replayed = next_json(socket)
         live = storefront.publish(
-            updated(product.id, product.sku, 3, price_cents=1100, archived=True),
+            updated(product.id, product.sku, price_cents=1100, archived=True),
             aggregate_id=str(product.id),
             aggregate_version=3,
         )
@@ -194,7 +194,7 @@ def test_the_shop_page_shows_prices_by_id_and_hides_archived_products(storefront
     on_sale, off_sale = storefront.add_product(price_cents=1234), storefront.add_product()
     storefront.projected(
         storefront.publish(
-            updated(off_sale.id, off_sale.sku, 2, archived=True), aggregate_id=str(off_sale.id), aggregate_version=2
+            updated(off_sale.id, off_sale.sku, archived=True), aggregate_id=str(off_sale.id), aggregate_version=2
         )
     )
 
