@@ -1,16 +1,18 @@
-"""Who may call a route: every route is public by declaration or for clerks only.
+"""Who may call a route: every route is public by declaration or names the staff role it needs.
 
-Clerk routes deny by default: the guard runs before the endpoint and lets only a
-clerk through (a bearer token on the JSON API, the session cookie on pages and
-sockets). ``tests/security`` walks the app's routes and fails on any route that is
-neither declared public nor guarded.
+Staff routes deny by default: the guard runs before the endpoint and lets through only
+staff whose role grants the one the route needs (``app.roles``; a manager may do what a
+clerk may). Staff are recognised by a bearer token on the JSON API and by the session
+cookie on pages and sockets. Nobody logged in: 401 (a page's GET goes to the login form);
+logged in without the role: 403. ``tests/security`` walks the app's routes and fails on
+any route that is neither declared public nor guarded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import wraps
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, get_args
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
@@ -21,13 +23,18 @@ from starlette.websockets import WebSocket
 from app import clerks
 from app.auth import SESSION_COOKIE, current_clerk
 from app.errors import ApiError
+from app.roles import ROLES, Role, may
 from app.state import gateway
 
-Access = Literal["public", "clerk"]
+Access = Literal["public", "clerk", "manager"]
 ACCESS = "__access__"
 POLICY_VIOLATION = 1008
+_DECLARED = frozenset(get_args(Access))
+assert {"public", *ROLES} == _DECLARED  # every role can be named by a route
 
 E = TypeVar("E", bound=Callable[..., Awaitable[object]])
+Endpoint = Callable[[Request], Awaitable[Response]]
+SocketEndpoint = Callable[[WebSocket], Awaitable[None]]
 
 
 def public(endpoint: E) -> E:
@@ -37,47 +44,68 @@ def public(endpoint: E) -> E:
 
 
 def access_of(endpoint: object) -> Access | None:
+    """What a route declared: ``public`` or the role it needs; None when it declared nothing."""
     value = getattr(endpoint, ACCESS, None)
-    return value if value in ("public", "clerk") else None
+    return value if value in _DECLARED else None
 
 
 async def session_from_cookie(conn: HTTPConnection) -> clerks.Session | None:
     return await run_in_threadpool(clerks.session_for, gateway(conn).db, conn.cookies.get(SESSION_COOKIE))
 
 
-def clerks_only(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
-    """Let only a clerk reach ``endpoint``; the clerk is in ``request.state.clerk``."""
-
-    @wraps(endpoint)
-    async def guarded(request: Request) -> Response:
-        if request.url.path.startswith("/api/"):
-            session = await current_clerk(request)
-            if session is None:
-                raise ApiError(401, "Clerks only: log in (POST /api/login) and send Authorization: Bearer <token>.")
-        else:
-            session = getattr(request.state, "clerk", None) or await session_from_cookie(request)
-            if session is None:
-                if request.method == "GET":
-                    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-                raise ApiError(401, "Clerks only: log in first.")
-        request.state.clerk = session
-        return await endpoint(request)
-
-    setattr(guarded, ACCESS, "clerk")
-    return guarded
+def _plural(role: Role) -> str:
+    return f"{role.capitalize()}s"
 
 
-def clerks_only_socket(endpoint: Callable[[WebSocket], Awaitable[None]]) -> Callable[[WebSocket], Awaitable[None]]:
-    """Refuse the handshake unless the browser carries a clerk's session."""
+def requires(role: Role) -> Callable[[Endpoint], Endpoint]:
+    """Let only staff whose role grants ``role`` reach the endpoint; they are in ``request.state.clerk``."""
 
-    @wraps(endpoint)
-    async def guarded(websocket: WebSocket) -> None:
-        session = await session_from_cookie(websocket)
-        if session is None:
-            await websocket.close(code=POLICY_VIOLATION)
-            return
-        websocket.state.clerk = session
-        await endpoint(websocket)
+    def guard(endpoint: Endpoint) -> Endpoint:
+        @wraps(endpoint)
+        async def guarded(request: Request) -> Response:
+            if request.url.path.startswith("/api/"):
+                session = await current_clerk(request)
+                if session is None:
+                    raise ApiError(
+                        401, f"{_plural(role)} only: log in (POST /api/login) and send Authorization: Bearer <token>."
+                    )
+            else:
+                session = getattr(request.state, "clerk", None) or await session_from_cookie(request)
+                if session is None:
+                    if request.method == "GET":
+                        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+                    raise ApiError(401, f"{_plural(role)} only: log in first.")
+            if not may(session.role, role):
+                raise ApiError(403, f"{_plural(role)} only: your account ({session.role}) may not do this.")
+            request.state.clerk = session
+            return await endpoint(request)
 
-    setattr(guarded, ACCESS, "clerk")
-    return guarded
+        setattr(guarded, ACCESS, role)
+        return guarded
+
+    return guard
+
+
+def requires_socket(role: Role) -> Callable[[SocketEndpoint], SocketEndpoint]:
+    """Refuse the handshake unless the browser carries the session of staff whose role grants ``role``."""
+
+    def guard(endpoint: SocketEndpoint) -> SocketEndpoint:
+        @wraps(endpoint)
+        async def guarded(websocket: WebSocket) -> None:
+            session = await session_from_cookie(websocket)
+            if session is None or not may(session.role, role):
+                await websocket.close(code=POLICY_VIOLATION)
+                return
+            websocket.state.clerk = session
+            await endpoint(websocket)
+
+        setattr(guarded, ACCESS, role)
+        return guarded
+
+    return guard
+
+
+clerks_only = requires("clerk")
+clerks_only_socket = requires_socket("clerk")
+managers_only = requires("manager")
+managers_only_socket = requires_socket("manager")

@@ -10,15 +10,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app import clerks, paths, read_model
-from app.access import clerks_only, public
+from app.access import clerks_only, managers_only, public
 from app.auth import bearer_token
 from app.bodies import read_json
+from app.catalog_requests import parse_changes, parse_new_product, request_change, request_product
 from app.errors import ApiError, InvalidInput
-from app.ordering import order_for_owner, place_order
+from app.order_search import find_orders, parse_search
+from app.ordering import order_for_owner, place_order, request_cancel
 from app.state import gateway
 from app.warehouse_requests import request_dispatch, request_restock
-
-ORDER_STATUSES = ("pending", "confirmed", "cancelled", "dispatched", "shipped", "delivered")
 
 
 @public
@@ -27,9 +27,48 @@ async def list_products(request: Request) -> Response:
 
     def load() -> dict[str, object]:
         with db.snapshot() as conn:
-            return {"products": read_model.products(conn), "stream_id": read_model.position(conn, "stock")}
+            return {
+                "products": read_model.products(conn),
+                "stream_id": read_model.position(conn, "stock"),
+                "catalog_stream_id": read_model.position(conn, "catalog"),
+            }
 
     return JSONResponse(await run_in_threadpool(load))
+
+
+@managers_only
+async def catalog_products(request: Request) -> Response:
+    """The manager's view: every product (archived ones too) and the new-product requests not created."""
+    db = gateway(request).db
+
+    def load() -> dict[str, object]:
+        with db.snapshot() as conn:
+            return {
+                "products": read_model.products(conn, archived=True),
+                "requests": read_model.catalog_requests(conn),
+                "catalog_stream_id": read_model.position(conn, "catalog"),
+            }
+
+    return JSONResponse(await run_in_threadpool(load))
+
+
+@managers_only
+async def create_product(request: Request) -> Response:
+    """A new product: 202 with the id it will have; the catalog confirms (or refuses) it on its stream."""
+    product = parse_new_product(await read_json(request))
+    manager = request.state.clerk.username
+    product_id = await run_in_threadpool(request_product, gateway(request).outbox, product, manager)
+    return JSONResponse({"product_id": product_id}, status_code=202)
+
+
+@managers_only
+async def change_product(request: Request) -> Response:
+    """Change a product's name, description, price, or archive it and bring it back."""
+    changes = parse_changes(await read_json(request))
+    product_id = request.path_params["product_id"]
+    manager = request.state.clerk.username
+    request_id = await run_in_threadpool(request_change, gateway(request).outbox, product_id, changes, manager)
+    return JSONResponse({"product_id": product_id, "request_id": request_id}, status_code=202)
 
 
 @public
@@ -77,16 +116,24 @@ async def logout(request: Request) -> Response:
 
 @clerks_only
 async def warehouse_orders(request: Request) -> Response:
-    status = request.query_params.get("status", "confirmed")
-    if status not in ORDER_STATUSES:
-        raise InvalidInput({"status": f"one of {', '.join(ORDER_STATUSES)}"})
+    """Staff's search: ``status`` (default confirmed; empty: any), ``q``, ``from``/``to``, ``cursor``."""
+    search = parse_search(request.query_params)
     db = gateway(request).db
 
-    def load() -> list[dict[str, object]]:
+    def load() -> dict[str, Any]:
         with db.snapshot() as conn:
-            return read_model.orders_with_status(conn, status)
+            return find_orders(conn, search)
 
-    return JSONResponse({"orders": await run_in_threadpool(load)})
+    return JSONResponse(await run_in_threadpool(load))
+
+
+@public
+async def cancel_order(request: Request) -> Response:
+    """The shopper's *Cancel order*: 202 while it can be, 409 with why once it cannot."""
+    token = request.headers.get("x-order-token") or request.query_params.get("token")
+    order_id = request.path_params["order_id"]
+    await run_in_threadpool(request_cancel, gateway(request).outbox, order_id, token)
+    return JSONResponse({"order_id": order_id, "status": "cancel_requested"}, status_code=202)
 
 
 @clerks_only
@@ -112,8 +159,12 @@ async def restock(request: Request) -> Response:
 
 ROUTES = [
     Route("/api/products", list_products, methods=["GET"]),
+    Route("/api/catalog/products", catalog_products, methods=["GET"]),
+    Route("/api/catalog/products", create_product, methods=["POST"]),
+    Route(f"/api/catalog/products/{paths.PRODUCT_ID}", change_product, methods=["PATCH"]),
     Route("/api/orders", create_order, methods=["POST"]),
     Route("/api/orders/{order_id}", show_order, methods=["GET"]),
+    Route("/api/orders/{order_id}/cancel", cancel_order, methods=["POST"]),
     Route("/api/login", login, methods=["POST"]),
     Route("/api/logout", logout, methods=["POST"]),
     Route("/api/warehouse/orders", warehouse_orders, methods=["GET"]),

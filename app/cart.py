@@ -1,4 +1,9 @@
-"""The shopper's cart: product ids and quantities in a signed cookie (no account needed)."""
+"""The shopper's cart: product ids and quantities in a signed cookie (no account needed).
+
+Each line also remembers the price the product had when it went into the cart, so
+the cart can tell the shopper that a price changed since (checkout charges the
+price of the moment, from the read model).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,16 @@ def _serializer(request: Request) -> URLSafeSerializer:
 
 
 def read_cart(request: Request) -> dict[int, int]:
+    """Quantities per product id."""
+    return {product_id: quantity for product_id, (quantity, _price) in _lines(request).items()}
+
+
+def seen_prices(request: Request) -> dict[int, int | None]:
+    """The price each product had when it went into the cart (None: not known)."""
+    return {product_id: price for product_id, (_quantity, price) in _lines(request).items()}
+
+
+def _lines(request: Request) -> dict[int, tuple[int, int | None]]:
     raw = request.cookies.get(CART_COOKIE)
     if not raw:
         return {}
@@ -27,18 +42,27 @@ def read_cart(request: Request) -> dict[int, int]:
         return {}
     if not isinstance(data, dict):
         return {}
-    cart: dict[int, int] = {}
+    lines: dict[int, tuple[int, int | None]] = {}
     for key, value in data.items():
-        if str(key).isdigit() and isinstance(value, int) and 0 < value <= MAX_QUANTITY:
-            cart[int(key)] = value
-    return cart
+        # [quantity, price] now; a bare quantity from before prices were remembered.
+        quantity, price = (value[0], value[1]) if isinstance(value, list) and len(value) == 2 else (value, None)
+        if not isinstance(price, int) or isinstance(price, bool):
+            price = None
+        if str(key).isdigit() and isinstance(quantity, int) and 0 < quantity <= MAX_QUANTITY:
+            lines[int(key)] = (quantity, price)
+    return lines
 
 
-def write_cart(request: Request, response: Response, cart: dict[int, int]) -> None:
+def write_cart(
+    request: Request, response: Response, cart: dict[int, int], prices: dict[int, int | None] | None = None
+) -> None:
+    """Store the cart; ``prices`` are the prices seen when each line was added."""
     if not cart:
         response.delete_cookie(CART_COOKIE, path="/")
         return
-    value = _serializer(request).dumps({str(k): v for k, v in list(cart.items())[:MAX_LINES]})
+    prices = prices or {}
+    lines = {str(k): [v, prices.get(k)] for k, v in list(cart.items())[:MAX_LINES]}
+    value = _serializer(request).dumps(lines)
     response.set_cookie(
         CART_COOKIE, value, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/"
     )

@@ -28,6 +28,7 @@ class Product:
     sku: str
     name: str
     price_cents: int
+    archived: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,8 @@ def _items(items: Any, catalog: Mapping[int, Product], errors: dict[str, str]) -
         quantity: Any = item.get("quantity")
         if not _whole(product_id) or product_id not in catalog:
             errors[f"{where}.product_id"] = "unknown product"
+        elif catalog[product_id].archived:
+            errors[f"{where}.product_id"] = f"{catalog[product_id].name} is no longer on sale"
         if not _whole(quantity) or not 1 <= quantity <= MAX_QUANTITY:
             errors[f"{where}.quantity"] = f"must be a whole number from 1 to {MAX_QUANTITY}"
         if f"{where}.product_id" not in errors and f"{where}.quantity" not in errors:

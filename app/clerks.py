@@ -1,7 +1,8 @@
-"""Clerk accounts and sessions (API bearer tokens and browser sessions alike).
+"""Staff accounts (clerks and managers) and their sessions (API bearer tokens and browser sessions alike).
 
-A dev clerk is bootstrapped from ``SHOP_CLERK_USER`` / ``SHOP_CLERK_PASSWORD``; with
-``SHOP_ENV=production`` the gateway refuses to start with the dev defaults.
+A dev clerk is bootstrapped from ``SHOP_CLERK_USER`` / ``SHOP_CLERK_PASSWORD`` and a dev
+manager from ``SHOP_MANAGER_USER`` / ``SHOP_MANAGER_PASSWORD``; with ``SHOP_ENV=production``
+the gateway refuses to start with the dev defaults.
 """
 
 from __future__ import annotations
@@ -10,16 +11,19 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from app import tables
 from app.passwords import hash_password, verify_password
+from app.roles import Role
 from app.tokens import new_token, token_hash
 from workers.eventing import Database
 
 DEV_USER = "clerk"
 DEV_PASSWORD = "clerk-dev-password"
+DEV_MANAGER_USER = "manager"
+DEV_MANAGER_PASSWORD = "manager-dev-password"
 SESSION_TTL_S = 12 * 3600
 # Verifying against a real hash when the user is unknown keeps the answer's timing
 # from telling which usernames exist.
@@ -30,42 +34,54 @@ _DUMMY_HASH = hash_password(secrets.token_hex(8))
 class Session:
     username: str
     csrf_token: str
+    role: str = "clerk"
 
 
-def ensure_clerk(db: Database, username: str, password: str) -> None:
-    """Create the clerk, or set its password if it changed (web processes starting together may race)."""
+def add_role_column(db: Database) -> None:
+    """Give a staff table made before roles existed its ``role`` column (everyone in it was a clerk)."""
+    with db.transaction() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns(tables.clerks.name)}
+        if "role" not in columns:
+            conn.execute(text("ALTER TABLE clerks ADD COLUMN role VARCHAR(20) NOT NULL DEFAULT 'clerk'"))
+
+
+def ensure_clerk(db: Database, username: str, password: str, role: Role = "clerk") -> None:
+    """Create the staff account, or set its password and role if they changed (web processes
+    starting together may race)."""
     try:
-        _ensure_clerk(db, username, password)
+        _ensure_clerk(db, username, password, role)
     except IntegrityError:  # another process created it first (PostgreSQL): check its password
-        _ensure_clerk(db, username, password)
+        _ensure_clerk(db, username, password, role)
 
 
-def _ensure_clerk(db: Database, username: str, password: str) -> None:
+def _ensure_clerk(db: Database, username: str, password: str, role: Role) -> None:
     with db.transaction() as conn:
         row = conn.execute(select(tables.clerks).where(tables.clerks.c.username == username)).first()
         if row is None:
             conn.execute(
                 insert(tables.clerks).values(
-                    username=username, password_hash=hash_password(password), created_at=time.time()
+                    username=username, password_hash=hash_password(password), created_at=time.time(), role=role
                 )
             )
-        elif not verify_password(password, row.password_hash):
-            conn.execute(
-                update(tables.clerks)
-                .where(tables.clerks.c.username == username)
-                .values(password_hash=hash_password(password))
-            )
+            return
+        changes: dict[str, str] = {} if row.role == role else {"role": role}
+        if not verify_password(password, row.password_hash):
+            changes["password_hash"] = hash_password(password)
+        if changes:
+            conn.execute(update(tables.clerks).where(tables.clerks.c.username == username).values(**changes))
 
 
 def login(db: Database, username: str, password: str) -> tuple[str, Session] | None:
     """A new session for valid credentials (a fresh id at every login), else None."""
     with db.snapshot() as conn:
-        stored = conn.execute(
-            select(tables.clerks.c.password_hash).where(tables.clerks.c.username == username)
-        ).scalar()
-    if not verify_password(password, stored or _DUMMY_HASH) or stored is None:
+        account = conn.execute(
+            select(tables.clerks.c.password_hash, tables.clerks.c.role).where(tables.clerks.c.username == username)
+        ).first()
+    stored = account.password_hash if account else None
+    if not verify_password(password, stored or _DUMMY_HASH) or account is None:
         return None
-    token, session = new_token(), Session(username=username, csrf_token=secrets.token_urlsafe(24))
+    token = new_token()
+    session = Session(username=username, csrf_token=secrets.token_urlsafe(24), role=account.role)
     now = time.time()
     with db.transaction() as conn:
         conn.execute(delete(tables.sessions).where(tables.sessions.c.expires_at < now))
@@ -84,14 +100,14 @@ def login(db: Database, username: str, password: str) -> tuple[str, Session] | N
 def session_for(db: Database, token: str | None) -> Session | None:
     if not token:
         return None
-    s = tables.sessions
+    s, staff = tables.sessions, tables.clerks
     with db.snapshot() as conn:
         row = conn.execute(
-            select(s.c.username, s.c.csrf_token).where(
-                s.c.token_hash == token_hash(token), s.c.expires_at > time.time()
-            )
+            select(s.c.username, s.c.csrf_token, staff.c.role)
+            .join(staff, staff.c.username == s.c.username)
+            .where(s.c.token_hash == token_hash(token), s.c.expires_at > time.time())
         ).first()
-    return Session(username=row.username, csrf_token=row.csrf_token) if row else None
+    return Session(username=row.username, csrf_token=row.csrf_token, role=row.role) if row else None
 
 
 def logout(db: Database, token: str | None) -> None:

@@ -27,6 +27,7 @@ from app.live import sockets
 from app.live.direct import KeepRawSend
 from app.live.hub import Hub
 from app.projector.bootstrap import SERVICE
+from app.roles import Role
 from app.state import Gateway
 from app.tables import METADATA
 from app.web import ROOT
@@ -38,26 +39,41 @@ from workers.eventing.tables import backbone_tables
 
 log = logging.getLogger(__name__)
 
-LIVE_STREAMS = ("stock", "orders")
+LIVE_STREAMS = ("stock", "orders", "catalog")
 
 
 class ConfigurationError(RuntimeError):
     """The gateway refuses to start with these settings."""
 
 
-def clerk_credentials(settings: Settings) -> tuple[str, str]:
-    user = settings.text("SHOP_CLERK_USER", clerks.DEV_USER)
-    password = settings.text("SHOP_CLERK_PASSWORD", clerks.DEV_PASSWORD)
-    if settings.text("SHOP_ENV", "development") == "production" and password == clerks.DEV_PASSWORD:
+def _credentials(settings: Settings, role: str, dev_user: str, dev_password: str) -> tuple[str, str]:
+    prefix = f"SHOP_{role.upper()}"
+    user = settings.text(f"{prefix}_USER", dev_user)
+    password = settings.text(f"{prefix}_PASSWORD", dev_password)
+    if settings.text("SHOP_ENV", "development") == "production" and password == dev_password:
         raise ConfigurationError(
-            "SHOP_ENV=production needs SHOP_CLERK_PASSWORD set to something other than the dev default"
+            f"SHOP_ENV=production needs {prefix}_PASSWORD set to something other than the dev default"
         )
     return user, password
 
 
+def clerk_credentials(settings: Settings) -> tuple[str, str]:
+    return _credentials(settings, "clerk", clerks.DEV_USER, clerks.DEV_PASSWORD)
+
+
+def manager_credentials(settings: Settings) -> tuple[str, str]:
+    manager = _credentials(settings, "manager", clerks.DEV_MANAGER_USER, clerks.DEV_MANAGER_PASSWORD)
+    if manager[0] == clerk_credentials(settings)[0]:
+        raise ConfigurationError("SHOP_MANAGER_USER and SHOP_CLERK_USER must name two different accounts")
+    return manager
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
-    user, password = clerk_credentials(settings)
+    staff: list[tuple[tuple[str, str], Role]] = [
+        (clerk_credentials(settings), "clerk"),
+        (manager_credentials(settings), "manager"),
+    ]
     projector_lag_bound(settings)  # a bad value fails here, not at the first health check
 
     @contextlib.asynccontextmanager
@@ -68,7 +84,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # BEGIN IMMEDIATE, so on a fresh data dir one waits for the other. Clerks are
         # the web's alone: it holds their credentials and refuses production defaults.
         db.create_tables()
-        clerks.ensure_clerk(db, user, password)
+        clerks.add_role_column(db)
+        for (user, password), role in staff:
+            clerks.ensure_clerk(db, user, password, role)
         outbox = Outbox(db, SERVICE, REGISTRY)
         async_client = aioredis.Redis.from_url(
             settings.redis_url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=1.0

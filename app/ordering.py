@@ -12,14 +12,15 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import read_model, tables
 from app.checkout import parse_checkout
 from app.errors import ApiError
 from app.tokens import matches, new_token, token_hash
-from workers.contracts.storefront import CheckoutSubmitted
+from workers.contracts.orders import CANCELLABLE
+from workers.contracts.storefront import CancelRequested, CheckoutSubmitted
 from workers.eventing import Outbox
 from workers.eventing.ids import uuid7
 
@@ -86,6 +87,7 @@ def _place(outbox: Outbox, body: Any, key: str | None) -> dict[str, Any]:
                 email=checkout.customer.email,
                 snapshot=snapshot,
                 dispatch_requested=False,
+                placed_at=now.timestamp(),
                 updated_at=time.time(),
             )
         )
@@ -113,3 +115,40 @@ def order_for_owner_at(outbox: Outbox, order_id: str, token: str | None) -> tupl
             return None, position
         row = read_model.order_row(conn, order_id)
         return (read_model.order_view(row) if row is not None else None), position
+
+
+def request_cancel(outbox: Outbox, order_id: str, token: str | None) -> None:
+    """Ask the orders service to cancel the shopper's order; it has the last word.
+
+    Answers 404 for a wrong token, 409 (with why) for an order that can no longer be
+    cancelled as far as the read model knows. The flag set here makes a clerk's
+    *Dispatch* through this gateway answer 409 from now on; a dispatch that got in first
+    (or through a lagging read model) is settled by the orders service: whichever
+    request it handles first wins, and the other changes nothing.
+    """
+    with outbox.unit_of_work() as uow:
+        checkout = uow.conn.execute(
+            select(tables.checkouts.c.token_hash).where(tables.checkouts.c.order_id == order_id)
+        ).scalar()
+        if checkout is None or not matches(token, checkout):
+            raise ApiError(404, "No such order (or the token does not match).")
+        row = read_model.order_row(uow.conn, order_id, for_update=True)
+        if row is None:
+            raise ApiError(404, "No such order (or the token does not match).")
+        if row.status == "cancelled" or row.cancel_requested:
+            raise ApiError(409, "This order is already cancelled.")
+        if row.status not in CANCELLABLE or row.dispatch_requested:
+            raise ApiError(409, f"This order can no longer be cancelled: it is {_progress(row)}.")
+        uow.conn.execute(
+            update(tables.orders).where(tables.orders.c.order_id == order_id).values(cancel_requested=True)
+        )
+        uow.publish(
+            CancelRequested(order_id=order_id, requested_at=datetime.now(UTC)),
+            aggregate_id=order_id,
+            aggregate_version=row.version,
+            correlation_id=order_id,
+        )
+
+
+def _progress(row: Any) -> str:
+    return "being dispatched" if row.status == "confirmed" else str(row.status)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import wraps
+from html import escape
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -16,14 +18,17 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app import cart, clerks, csrf, paths, read_model
-from app.access import clerks_only, public
+from app.access import clerks_only, managers_only, public
 from app.auth import SESSION_COOKIE
+from app.catalog_requests import euros_to_cents, parse_changes, parse_new_product, request_change, request_product
 from app.checkout import PAYMENT_METHODS
 from app.errors import ApiError, InvalidInput
-from app.ordering import order_for_owner_at, place_order
+from app.order_search import find_orders, parse_search
+from app.ordering import order_for_owner_at, place_order, request_cancel
 from app.state import gateway
 from app.warehouse_requests import request_dispatch, request_restock
 from app.web import TEMPLATES, render, timeline
+from workers.contracts.orders import ORDER_STATUSES
 from workers.eventing.ids import uuid7
 
 Page = Callable[[Request], Awaitable[Response]]
@@ -67,7 +72,12 @@ async def shop(request: Request) -> Response:
 
     def load() -> dict[str, Any]:
         with db.snapshot() as conn:
-            return {"products": read_model.products(conn), "stream_id": read_model.position(conn, "stock")}
+            return {
+                # Archived ones too, hidden: a product brought back shows again without a reload.
+                "products": read_model.products(conn, archived=True),
+                "stream_id": read_model.position(conn, "stock"),
+                "catalog_stream_id": read_model.position(conn, "catalog"),
+            }
 
     context = await run_in_threadpool(load)
     return render(request, "shop.html", {**context, "flash": request.query_params.get("flash")})
@@ -80,14 +90,24 @@ async def add_to_cart(request: Request) -> Response:
     product_id, quantity = whole(form.get("product_id", "")), whole(form.get("quantity", "1"))
     if product_id is None or quantity is None or not 1 <= quantity <= cart.MAX_QUANTITY:
         raise ApiError(422, "Choose a product and a quantity from 1 to 99.")
+    db = gateway(request).db
+
+    def price_now() -> int | None:
+        with db.snapshot() as conn:
+            product = read_model.catalog(conn).get(product_id)
+        return product.price_cents if product is not None else None
+
     updated = cart.add(cart.read_cart(request), product_id, quantity)
+    prices = cart.seen_prices(request)
+    if product_id not in prices or prices[product_id] is None:
+        prices[product_id] = await run_in_threadpool(price_now)
     if is_htmx(request):
         response: Response = TEMPLATES.TemplateResponse(
             request, "partials/cart_count.html", {"cart_count": sum(updated.values())}
         )
     else:
         response = RedirectResponse("/cart", status_code=303)
-    cart.write_cart(request, response, updated)
+    cart.write_cart(request, response, updated, prices)
     return response
 
 
@@ -98,7 +118,7 @@ async def remove_from_cart(request: Request) -> Response:
     current = cart.read_cart(request)
     current.pop(whole(form.get("product_id", "")) or 0, None)
     response = RedirectResponse("/cart", status_code=303)
-    cart.write_cart(request, response, current)
+    cart.write_cart(request, response, current, cart.seen_prices(request))
     return response
 
 
@@ -110,6 +130,7 @@ async def _cart_page(request: Request, form: dict[str, Any], errors: dict[str, s
             return read_model.catalog(conn)
 
     catalog = await run_in_threadpool(load)
+    seen = cart.seen_prices(request)
     lines = [
         {
             "product_id": pid,
@@ -117,6 +138,9 @@ async def _cart_page(request: Request, form: dict[str, Any], errors: dict[str, s
             "quantity": qty,
             "unit_price_cents": catalog[pid].price_cents,
             "line_total_cents": catalog[pid].price_cents * qty,
+            # The shopper put it in the cart at another price: say so before they pay the new one.
+            "was_cents": seen.get(pid) if seen.get(pid) not in (None, catalog[pid].price_cents) else None,
+            "archived": catalog[pid].archived,
         }
         for pid, qty in cart.read_cart(request).items()
         if pid in catalog
@@ -168,8 +192,31 @@ async def order_page(request: Request) -> Response:
     order, position = await run_in_threadpool(order_for_owner_at, gw.outbox, order_id, token)
     if order is None:
         return render(request, "error.html", {"message": "No such order (check the link in your email)."}, 404)
-    context = {**timeline(order), "token": token, "stream_id": position}
+    context = {**timeline(order), "token": token, "stream_id": position, "flash": request.query_params.get("flash")}
     return render(request, "order.html", context)
+
+
+@public
+@page
+async def cancel_order(request: Request) -> Response:
+    """*Cancel order* on the order page; the page then shows the cancellation live."""
+    form = await csrf.checked_form(request)
+    order_id, token = request.path_params["order_id"], str(form.get("token", ""))
+    try:
+        await run_in_threadpool(request_cancel, gateway(request).outbox, order_id, token)
+    except ApiError as refused:
+        if refused.status != 409:
+            raise
+        if is_htmx(request):
+            return HTMLResponse(f'<p class="flash" id="cancel-refused">{escape(refused.message)}</p>')
+        return RedirectResponse(_order_url(order_id, token, refused.message), status_code=303)
+    if is_htmx(request):
+        return HTMLResponse('<p class="muted" id="cancel-pending">Cancelling…</p>')
+    return RedirectResponse(_order_url(order_id, token, "Cancellation requested."), status_code=303)
+
+
+def _order_url(order_id: str, token: str, flash: str) -> str:
+    return f"/orders/{quote(order_id)}?{urlencode({'token': token, 'flash': flash})}"
 
 
 def _safe_next(target: str | None) -> str:
@@ -250,6 +297,98 @@ async def warehouse(request: Request) -> Response:
 
 @page
 @clerks_only
+async def find_orders_page(request: Request) -> Response:
+    """The console's order search: by id prefix or email, status and day, a page at a time."""
+    params = dict(request.query_params)
+    params.setdefault("status", "")  # the page looks through every status unless told
+    form = {key: params.get(key, "") for key in ("q", "status", "from", "to")}
+    db = gateway(request).db
+    try:
+        search = parse_search(params)
+    except InvalidInput as exc:
+        context: dict[str, Any] = {"orders": [], "next_url": None, "errors": exc.fields}
+        return render(request, "orders_search.html", {**context, "form": form, "statuses": ORDER_STATUSES}, 422)
+
+    def load() -> dict[str, Any]:
+        with db.snapshot() as conn:
+            return find_orders(conn, search)
+
+    found = await run_in_threadpool(load)
+    cursor = found["next_cursor"]
+    next_url = f"/warehouse/orders?{urlencode({**form, 'cursor': cursor})}" if cursor else None
+    page_context: dict[str, Any] = {"orders": found["orders"], "next_url": next_url, "errors": {}, "form": form}
+    return render(request, "orders_search.html", {**page_context, "statuses": ORDER_STATUSES})
+
+
+async def _catalog_page(request: Request, form: dict[str, str], errors: dict[str, str], status: int = 200) -> Response:
+    db = gateway(request).db
+
+    def load() -> dict[str, Any]:
+        with db.snapshot() as conn:
+            return {
+                "products": read_model.products(conn, archived=True),
+                "requests": read_model.catalog_requests(conn),
+            }
+
+    context = {**await run_in_threadpool(load), "form": form, "errors": errors}
+    return render(request, "manage_products.html", {**context, "flash": request.query_params.get("flash")}, status)
+
+
+@page
+@managers_only
+async def manage_products(request: Request) -> Response:
+    """The manager's catalog: create products, change them, archive them and bring them back."""
+    return await _catalog_page(request, {}, {})
+
+
+@page
+@managers_only
+async def create_product(request: Request) -> Response:
+    form = await csrf.checked_form(request)
+    fields = {k: str(form.get(k, "")) for k in ("sku", "name", "description", "price", "opening_stock")}
+    stock = whole(fields["opening_stock"] or "0")
+    body = {
+        "sku": fields["sku"],
+        "name": fields["name"],
+        "description": fields["description"],
+        "price_cents": euros_to_cents(fields["price"]),
+        "opening_stock": stock if stock is not None else fields["opening_stock"],
+    }
+    manager = request.state.clerk.username
+    try:
+        product = parse_new_product(body)
+        product_id = await run_in_threadpool(request_product, gateway(request).outbox, product, manager)
+    except InvalidInput as exc:
+        return await _catalog_page(request, fields, exc.fields, status=422)
+    flash = f"Product {product_id} ({product.sku}) requested; it appears once the catalog has created it."
+    return RedirectResponse(f"/manage/products?{urlencode({'flash': flash})}", status_code=303)
+
+
+@page
+@managers_only
+async def change_product(request: Request) -> Response:
+    form = await csrf.checked_form(request)
+    body: dict[str, Any] = {}
+    for name in ("name", "description"):
+        if name in form:
+            body[name] = str(form[name])
+    if "price" in form:
+        body["price_cents"] = euros_to_cents(str(form["price"]))
+    if "archived" in form:
+        body["archived"] = {"true": True, "false": False}.get(str(form["archived"]), str(form["archived"]))
+    product_id = request.path_params["product_id"]
+    manager = request.state.clerk.username
+    try:
+        changes = parse_changes(body)
+        await run_in_threadpool(request_change, gateway(request).outbox, product_id, changes, manager)
+    except InvalidInput as exc:
+        return await _catalog_page(request, {}, exc.fields, status=422)
+    flash = f"Change of product {product_id} requested."
+    return RedirectResponse(f"/manage/products?{urlencode({'flash': flash})}", status_code=303)
+
+
+@page
+@clerks_only
 async def dispatch(request: Request) -> Response:
     clerk: clerks.Session = request.state.clerk
     await csrf.checked_form(request)
@@ -282,10 +421,15 @@ ROUTES = [
     Route("/cart/remove", remove_from_cart, methods=["POST"]),
     Route("/checkout", checkout, methods=["POST"]),
     Route("/orders/{order_id}", order_page, methods=["GET"]),
+    Route("/orders/{order_id}/cancel", cancel_order, methods=["POST"]),
     Route("/login", login_form, methods=["GET"]),
     Route("/login", login, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
     Route("/warehouse", warehouse, methods=["GET"]),
+    Route("/manage/products", manage_products, methods=["GET"]),
+    Route("/manage/products", create_product, methods=["POST"]),
+    Route(f"/manage/products/{paths.PRODUCT_ID}", change_product, methods=["POST"]),
+    Route("/warehouse/orders", find_orders_page, methods=["GET"]),
     Route("/warehouse/orders/{order_id}/dispatch", dispatch, methods=["POST"]),
     Route(f"/warehouse/products/{paths.PRODUCT_ID}/restock", restock, methods=["POST"]),
 ]

@@ -4,7 +4,7 @@ The read model (``products``, ``orders``) is projected from events; the gateway 
 reads another service's database.
 """
 
-from sqlalchemy import JSON, Boolean, Column, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
 
 METADATA = MetaData()
 
@@ -32,6 +32,8 @@ clerks = Table(
     Column("username", String(100), primary_key=True),
     Column("password_hash", String(300), nullable=False),
     Column("created_at", Float, nullable=False),
+    # The staff member's role (app.roles): "clerk" or "manager".
+    Column("role", String(20), nullable=False, server_default="clerk"),
 )
 
 sessions = Table(
@@ -57,6 +59,8 @@ products = Table(
     Column("reserved", Integer, nullable=False, default=0),
     Column("available", Integer, nullable=False, default=0),
     Column("stock_version", Integer, nullable=False, default=0),
+    # Archived products stay (old orders and carts name them) but are not on sale.
+    Column("archived", Boolean, nullable=False, default=False),
 )
 
 orders = Table(
@@ -68,7 +72,29 @@ orders = Table(
     Column("email", String(254), nullable=False),
     Column("snapshot", JSON, nullable=False),
     Column("dispatch_requested", Boolean, nullable=False, default=False),
+    # The shopper asked to cancel: a clerk's dispatch is refused from then on (and the other way round).
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    # When it was placed (epoch seconds): the console's search pages by it, newest first.
+    Column("placed_at", Float, nullable=False, default=0.0),
     Column("updated_at", Float, nullable=False),
+)
+
+# Staff search orders by status and time, a page at a time (newest first).
+Index("ix_orders_placed_at", orders.c.placed_at, orders.c.order_id)
+
+# A manager's catalog requests, until the catalog answers: the product id the gateway
+# chose, and the refusal when the catalog says no (shown on the catalog page).
+catalog_requests = Table(
+    "catalog_requests",
+    METADATA,
+    Column("request_id", String(64), primary_key=True),
+    Column("product_id", Integer, nullable=False, unique=True),
+    Column("sku", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("status", String(20), nullable=False),  # requested, created, refused
+    Column("field", String(40), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("requested_at", Float, nullable=False),
 )
 
 # How far the read model has got in each stream: a page is rendered together with the

@@ -16,13 +16,15 @@ MAX_RESTOCK = 10_000
 
 
 def request_dispatch(outbox: Outbox, order_id: str, clerk: str) -> None:
-    """Ask the warehouse to take a confirmed order's goods off the shelf."""
+    """Ask for a confirmed order's dispatch: the orders service accepts it unless a cancel won."""
     with outbox.unit_of_work() as uow:
-        row = read_model.order_row(uow.conn, order_id)
+        row = read_model.order_row(uow.conn, order_id, for_update=True)
         if row is None:
             raise ApiError(404, "No such order.")
         if row.status != "confirmed":
             raise ApiError(409, f"Only confirmed orders can be dispatched; this one is {row.status}.")
+        if row.cancel_requested:
+            raise ApiError(409, "The customer cancelled this order.")
         uow.conn.execute(
             update(tables.orders).where(tables.orders.c.order_id == order_id).values(dispatch_requested=True)
         )

@@ -11,6 +11,8 @@ from starlette.templating import Jinja2Templates
 
 from app.cart import read_cart
 from app.csrf import csrf_token
+from app.read_model import payment_view
+from workers.contracts.orders import CANCELLABLE
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Jinja2Templates(directory=ROOT / "templates")
@@ -23,11 +25,23 @@ def money(cents: int) -> str:
 
 
 def timeline(order: dict[str, Any]) -> dict[str, Any]:
-    """What the order timeline partial needs: the steps and when each was reached."""
+    """What the order timeline partial needs: the steps, when each was reached, the payment, and the cancel button.
+
+    ``order`` is the order as the API shows it or the snapshot of a pushed event; a pushed
+    one knows nothing of a pending dispatch request, so its button may still show (a click
+    then answers why it is too late).
+    """
     history = order.get("history") or []
     reached_at = {h["status"]: str(h["at"])[:19].replace("T", " ") for h in history}
     steps = ("pending", "cancelled") if order["status"] == "cancelled" else ORDER_STEPS
-    return {"order": order, "steps": steps, "reached_statuses": set(reached_at), "reached_at": reached_at}
+    return {
+        "order": order,
+        "steps": steps,
+        "reached_statuses": set(reached_at),
+        "reached_at": reached_at,
+        "payment": payment_view(order),
+        "cancellable": order.get("cancellable", order["status"] in CANCELLABLE),
+    }
 
 
 TEMPLATES.env.globals["money"] = money

@@ -231,7 +231,9 @@ def _emails(ev: Evidence) -> Check:
     for order_id in sorted(accepted):
         order = ev.orders.get(order_id)
         reached = list(order.history) if order is not None else []
-        if sorted(on_disk.get(order_id, [])) != sorted(reached):
+        # A refund is news of its own: one email beside the cancellation's.
+        due = [*reached, "refunded"] if order is not None and order.refunded else reached
+        if sorted(on_disk.get(order_id, [])) != sorted(due):
             wrong.append(f"order {order_id}: emails {sorted(on_disk.get(order_id, []))}, statuses {reached}")
     wrong += [f"email for unknown order {order_id}" for order_id in sorted(set(on_disk) - accepted)]
     files = {(e.order_id, e.status) for e in ev.emails}

@@ -41,6 +41,7 @@ class Order:
     lines: tuple[tuple[int, int], ...]  # (product_id, quantity)
     history: tuple[str, ...]
     cancel_reason: str | None
+    refunded: bool = False  # its payment was given back (and a refund email is due)
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def all_orders(settings: Settings) -> dict[str, Order]:
     o = orders
     with _reading(settings, "orders", o.metadata) as conn:
         rows = conn.execute(
-            select(o.c.order_id, o.c.status, o.c.payment_method, o.c.lines, o.c.history, o.c.cancel_reason)
+            select(o.c.order_id, o.c.status, o.c.payment_method, o.c.lines, o.c.history, o.c.cancel_reason, o.c.payment)
         )
         return {
             row.order_id: Order(
@@ -83,6 +84,7 @@ def all_orders(settings: Settings) -> dict[str, Order]:
                 lines=tuple((int(line["product_id"]), int(line["quantity"])) for line in row.lines),
                 history=tuple(entry["status"] for entry in row.history),
                 cancel_reason=row.cancel_reason,
+                refunded=(row.payment or {}).get("status") == "refunded",
             )
             for row in rows
         }

@@ -1,6 +1,6 @@
 """The WebSocket endpoints: JSON ones of the contract, HTML ones for the pages.
 
-``/ws/stock`` and ``/ws/orders/{id}`` send JSON; ``/live/shop``, ``/live/console``
+``/ws/stock``, ``/ws/catalog`` and ``/ws/orders/{id}`` send JSON; ``/live/shop``, ``/live/console``
 and ``/live/orders/{id}`` send HTML fragments that htmx swaps by element id, made
 from the same partials the pages are rendered with.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,7 +25,7 @@ from app.live.resync import Reload, Reloader
 from app.ordering import order_for_owner, order_for_owner_at
 from app.state import Gateway, gateway
 from app.stream_ids import is_stream_id
-from app.web import fragment, timeline
+from app.web import fragment, money, timeline
 
 POLICY_VIOLATION = 1008
 
@@ -76,15 +77,75 @@ def _cursor_html(change: Change) -> str:
     return fragment("partials/cursor.html", stream=change.stream, after=change.entry_id, oob=True)
 
 
+CATALOG_TYPES = ("product.created", "product.updated")
+
+
+def _is_catalog(change: Change) -> bool:
+    return change.type in CATALOG_TYPES
+
+
+def catalog_json(change: Change) -> str:
+    data = change.data
+    return json.dumps(
+        {
+            "type": change.type,
+            "product_id": data.get("product_id"),
+            "name": data.get("name"),
+            "price_cents": data.get("price_cents"),
+            "archived": bool(data.get("archived", False)),
+            "stream_id": change.entry_id,
+            "event_id": change.event.get("id"),
+        }
+    )
+
+
+def _catalog_html(change: Change) -> str:
+    """A new product's card, or a changed product's name, description, price and sale marker."""
+    data = change.data
+    product = {
+        "id": data.get("product_id"),
+        "sku": data.get("sku"),
+        "name": data.get("name"),
+        "description": data.get("description", ""),
+        "price_cents": data.get("price_cents", 0),
+        "archived": bool(data.get("archived", False)),
+        # A new product's shelf holds its opening stock; the stock stream moves it from there.
+        "on_hand": data.get("opening_stock", 0),
+        "available": data.get("opening_stock", 0),
+    }
+    if change.type == "product.created":
+        return f'<ul hx-swap-oob="beforeend:#products">{fragment("partials/product_card.html", p=product)}</ul>'
+    return _product_swaps(product)
+
+
+def _product_swaps(product: dict[str, Any]) -> str:
+    """A shown product's name, description, price and sale marker, swapped by id."""
+    pid = product["id"]
+    return "".join(
+        (
+            fragment("partials/product_sale.html", p=product, oob=True),
+            f'<h2 id="name-{pid}" hx-swap-oob="true">{escape(str(product["name"]))}</h2>',
+            f'<p class="desc" id="desc-{pid}" hx-swap-oob="true">{escape(str(product["description"]))}</p>',
+            f'<p class="price" id="price-{pid}" hx-swap-oob="true">{money(int(product["price_cents"]))}</p>',
+        )
+    )
+
+
 def _shop_html(changes: Sequence[Change]) -> list[str]:
     if not changes:
         return []
-    parts = [fragment("partials/stock_figures.html", p=_figures(c), oob=True) for c in changes]
-    return ["".join(parts) + _cursor_html(changes[-1])]
+    parts = [
+        _catalog_html(c) if _is_catalog(c) else fragment("partials/stock_figures.html", p=_figures(c), oob=True)
+        for c in changes
+    ]
+    # Each stream's cursor moves to its last change here, so a reconnect asks for what came after.
+    last = {c.stream: c for c in changes}
+    return ["".join(parts) + "".join(_cursor_html(c) for c in last.values())]
 
 
 shop_html = shared(_shop_html)
 stock_messages = shared(lambda changes: [stock_json(c) for c in changes])
+catalog_messages = shared(lambda changes: [catalog_json(c) for c in changes])
 
 
 def _json_resync(gw: Gateway, stream: str) -> Reloader:
@@ -109,14 +170,18 @@ def _shop_resync(gw: Gateway) -> Reloader:
     """
 
     async def reload() -> Reload:
-        def load() -> tuple[list[dict[str, Any]], str]:
+        def load() -> tuple[list[dict[str, Any]], str, str]:
             with gw.db.snapshot() as conn:
-                return read_model.products(conn), read_model.position(conn, "stock")
+                products = read_model.products(conn, archived=True)
+                return products, read_model.position(conn, "stock"), read_model.position(conn, "catalog")
 
-        products, position = await run_in_threadpool(load)
+        products, position, catalog_position = await run_in_threadpool(load)
         parts = [fragment("partials/stock_figures.html", p=p, oob=True) for p in products]
+        # Prices, names and sale markers too (a product created meanwhile shows after a reload).
+        parts += [_product_swaps(p) for p in products]
         parts.append(fragment("partials/cursor.html", stream="stock", after=position, oob=True))
-        return Reload(["".join(parts)], {"stock": position})
+        parts.append(fragment("partials/cursor.html", stream="catalog", after=catalog_position, oob=True))
+        return Reload(["".join(parts)], {"stock": position, "catalog": catalog_position})
 
     return reload
 
@@ -138,12 +203,39 @@ async def stock_socket(websocket: WebSocket) -> None:
 
 
 @public
-async def shop_socket(websocket: WebSocket) -> None:
+async def catalog_socket(websocket: WebSocket) -> None:
+    """``/ws/catalog?after=<stream_id>``: products created and changed, as JSON, replayed after ``after``."""
     if await _refuse_foreign(websocket):
         return
     await websocket.accept()
     gw = gateway(websocket)
-    feed = Feed({"stock": _cursor(websocket, "after")}, shop_html, _is_stock, _product_key, _shop_resync(gw))
+    feed = Feed(
+        cursors={"catalog": _cursor(websocket, "after")},
+        render=catalog_messages,
+        accepts=_is_catalog,
+        reload=_json_resync(gw, "catalog"),
+    )
+    await serve(websocket, gw.hub, gw.redis, feed)
+
+
+def _shop_key(change: Change) -> Any:
+    # Per stream and product: a price change must not be coalesced away by a stock change.
+    return change.stream, change.data.get("product_id")
+
+
+@public
+async def shop_socket(websocket: WebSocket) -> None:
+    """The storefront's live figures and catalog (``stock=``/``after=`` and ``catalog=`` cursors)."""
+    if await _refuse_foreign(websocket):
+        return
+    await websocket.accept()
+    gw = gateway(websocket)
+    # The catalog first: a replayed new product's card must exist before its stock changes land on it.
+    cursors = {
+        "catalog": _cursor(websocket, "catalog"),
+        "stock": _cursor(websocket, "stock") or _cursor(websocket, "after"),
+    }
+    feed = Feed(cursors, shop_html, lambda c: _is_stock(c) or _is_catalog(c), _shop_key, _shop_resync(gw))
     await serve(websocket, gw.hub, gw.redis, feed)
 
 
@@ -339,6 +431,7 @@ async def console_socket(websocket: WebSocket) -> None:
 
 ROUTES = [
     WebSocketRoute("/ws/stock", stock_socket),
+    WebSocketRoute("/ws/catalog", catalog_socket),
     WebSocketRoute("/ws/orders/{order_id}", order_socket),
     WebSocketRoute("/live/shop", shop_socket),
     WebSocketRoute("/live/console", console_socket),

@@ -15,21 +15,26 @@ from sqlalchemy import Connection, insert, select, update
 from app import tables
 from app.pruning import forgotten
 from app.stream_ids import later
-from workers.contracts.catalog import ProductCreated
+from workers.contracts import REGISTRY
+from workers.contracts.catalog import ProductCreated, ProductRefused, ProductUpdated
 from workers.contracts.orders import OrderSnapshot
 from workers.contracts.stock import StockChanged
 from workers.eventing import Handler, Received, UnitOfWork
 
 
-def on_product_created(event: Received[ProductCreated], uow: UnitOfWork) -> None:
+def on_product_changed(event: Received[ProductCreated] | Received[ProductUpdated], uow: UnitOfWork) -> None:
     data, version = event.data, event.envelope.aggregate_version
     values = {
         "sku": data.sku,
         "name": data.name,
         "description": data.description,
         "price_cents": data.price_cents,
+        "archived": data.archived if isinstance(data, ProductUpdated) else False,
         "catalog_version": version,
     }
+    if data.request_id is not None:
+        r = tables.catalog_requests
+        uow.conn.execute(update(r).where(r.c.request_id == data.request_id).values(status="created"))
     current = uow.conn.execute(
         select(tables.products.c.catalog_version).where(tables.products.c.id == data.product_id)
     ).scalar()
@@ -41,6 +46,15 @@ def on_product_created(event: Received[ProductCreated], uow: UnitOfWork) -> None
         )
     elif version > current:
         uow.conn.execute(update(tables.products).where(tables.products.c.id == data.product_id).values(**values))
+    _advance(uow.conn, event.stream, event.entry_id)
+
+
+def on_product_refused(event: Received[ProductRefused], uow: UnitOfWork) -> None:
+    """The catalog said no to a manager's request: the catalog page shows why."""
+    data, r = event.data, tables.catalog_requests
+    refused = {"status": "refused", "field": data.field, "reason": data.reason}
+    uow.conn.execute(update(r).where(r.c.request_id == data.request_id).values(**refused))
+    _advance(uow.conn, event.stream, event.entry_id)
 
 
 def on_stock_changed(event: Received[StockChanged], uow: UnitOfWork) -> None:
@@ -87,6 +101,7 @@ def on_order_changed(event: Received[OrderSnapshot], uow: UnitOfWork) -> None:
         "version": version,
         "email": data.customer.email,
         "snapshot": snapshot,
+        "placed_at": data.placed_at.timestamp(),
         "updated_at": time.time(),
     }
     if current is None:
@@ -104,17 +119,13 @@ def _advance(conn: Connection, stream: str, entry_id: str) -> None:
         conn.execute(update(tables.positions).where(tables.positions.c.stream == stream).values(last_id=entry_id))
 
 
-ORDER_TYPES = (
-    "order.placed",
-    "order.confirmed",
-    "order.cancelled",
-    "order.dispatched",
-    "order.shipped",
-    "order.delivered",
-)
+# Every event of the orders stream is a whole order (a refund included): derived from the contracts.
+ORDER_TYPES = tuple(sorted(t for t, model in REGISTRY.types.items() if model.STREAM == "orders"))
 
 HANDLERS: dict[str, Handler] = {
-    "product.created": on_product_created,
+    ProductCreated.TYPE: on_product_changed,
+    ProductUpdated.TYPE: on_product_changed,
+    ProductRefused.TYPE: on_product_refused,
     "stock.changed": on_stock_changed,
     **dict.fromkeys(ORDER_TYPES, on_order_changed),
 }

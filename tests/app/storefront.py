@@ -43,6 +43,9 @@ S = TypeVar("S", bound=OrderSnapshot)
 
 CLERK_USER = "clerk-under-test"
 CLERK_PASSWORD = "a-password-only-tests-know"
+MANAGER_USER = "manager-under-test"
+MANAGER_PASSWORD = "another-password-only-tests-know"
+STAFF = {"clerk": (CLERK_USER, CLERK_PASSWORD), "manager": (MANAGER_USER, MANAGER_PASSWORD)}
 CUSTOMER = {"email": "ada@example.com", "name": "Ada Lovelace", "address": "12 Analytical Row, London"}
 
 # Product ids are unique within the test process, so tests sharing a gateway never collide.
@@ -211,16 +214,22 @@ class Storefront:
 
     # -- the clerk's side --------------------------------------------------------------
 
-    def clerk_token(self) -> str:
-        response = self.http.post("/api/login", json={"username": CLERK_USER, "password": CLERK_PASSWORD})
+    def clerk_token(self, role: str = "clerk") -> str:
+        """A bearer token of the test's clerk (or, with ``role="manager"``, its manager)."""
+        username, password = STAFF[role]
+        response = self.http.post("/api/login", json={"username": username, "password": password})
         assert response.status_code == 200, response.text
         token: str = response.json()["token"]
         return token
 
-    def browser_login(self) -> httpx2.Response:
+    def manager_token(self) -> str:
+        return self.clerk_token("manager")
+
+    def browser_login(self, role: str = "clerk") -> httpx2.Response:
         """Log in through the form, as a browser does (CSRF cookie and field included)."""
+        username, password = STAFF[role]
         token = form_token(self.http.get("/login").text)
-        form = {"csrf_token": token, "username": CLERK_USER, "password": CLERK_PASSWORD, "next": "/warehouse"}
+        form = {"csrf_token": token, "username": username, "password": password, "next": "/warehouse"}
         response = self.http.post("/login", data=form, follow_redirects=False)
         assert response.status_code == 303, response.text
         return response
@@ -340,6 +349,8 @@ def running_storefront(
         "REDIS_URL": redis_url,
         "SHOP_CLERK_USER": CLERK_USER,
         "SHOP_CLERK_PASSWORD": CLERK_PASSWORD,
+        "SHOP_MANAGER_USER": MANAGER_USER,
+        "SHOP_MANAGER_PASSWORD": MANAGER_PASSWORD,
         # Many tests share one gateway and log in from the same address; the throttle
         # has tests of its own.
         "LOGIN_ATTEMPTS_PER_MINUTE": "10000",

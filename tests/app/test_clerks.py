@@ -1,15 +1,17 @@
-"""Clerks log in for a bearer token; the clerk endpoints refuse everyone else with 401."""
+"""Clerks and managers log in for a bearer token; the clerk endpoints refuse everyone else with 401."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Column, Float, MetaData, String, Table, insert, select
 
-from app import clerks
-from app.main import ConfigurationError, clerk_credentials
+from app import clerks, tables
+from app.main import ConfigurationError, clerk_credentials, manager_credentials
 from tests.app.storefront import CLERK_PASSWORD, CLERK_USER, Storefront
-from workers.eventing import Settings
+from workers.eventing import Database, Settings
 
 
 def test_a_clerk_logs_in_for_a_token(storefront: Storefront) -> None:
@@ -95,3 +97,56 @@ def test_production_refuses_to_start_with_the_dev_password() -> None:
 
     chosen = Settings.from_env({"SHOP_ENV": "production", "SHOP_CLERK_PASSWORD": "long and secret"})
     assert clerk_credentials(chosen) == (clerks.DEV_USER, "long and secret")
+
+
+def test_a_manager_logs_in_for_a_token_that_opens_the_clerk_endpoints(storefront: Storefront) -> None:
+    token = storefront.manager_token()
+
+    response = storefront.http.get("/api/warehouse/orders", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 200
+    assert isinstance(response.json()["orders"], list)
+
+
+def test_the_dev_manager_is_the_default() -> None:
+    settings = Settings.from_env({"DATA_DIR": "/nonexistent"})
+
+    assert manager_credentials(settings) == (clerks.DEV_MANAGER_USER, clerks.DEV_MANAGER_PASSWORD)
+
+
+def test_production_refuses_to_start_with_the_dev_manager_password() -> None:
+    clerk = {"SHOP_ENV": "production", "SHOP_CLERK_PASSWORD": "long and secret"}
+    with pytest.raises(ConfigurationError, match="SHOP_MANAGER_PASSWORD"):
+        manager_credentials(Settings.from_env(clerk))
+
+    chosen = Settings.from_env({**clerk, "SHOP_MANAGER_PASSWORD": "longer and more secret"})
+    assert manager_credentials(chosen) == (clerks.DEV_MANAGER_USER, "longer and more secret")
+
+
+def test_the_manager_and_the_clerk_are_two_accounts() -> None:
+    with pytest.raises(ConfigurationError):
+        manager_credentials(Settings.from_env({"SHOP_CLERK_USER": "sam", "SHOP_MANAGER_USER": "sam"}))
+
+
+def test_a_staff_table_from_before_roles_gets_its_role_column(tmp_path: Path) -> None:
+    old = MetaData()
+    Table(
+        "clerks",
+        old,
+        Column("username", String(100), primary_key=True),
+        Column("password_hash", String(300)),
+        Column("created_at", Float),
+    )
+    db = Database(f"sqlite:///{tmp_path / 'old.sqlite3'}", old)
+    db.create_tables()
+    with db.transaction() as conn:
+        conn.execute(insert(old.tables["clerks"]).values(username="kim", password_hash="x", created_at=0.0))
+    db.dispose()
+    db = Database(f"sqlite:///{tmp_path / 'old.sqlite3'}", tables.METADATA)
+
+    clerks.add_role_column(db)
+    clerks.add_role_column(db)  # and again: nothing left to do
+
+    with db.snapshot() as conn:
+        assert conn.execute(select(tables.clerks.c.role)).scalar_one() == "clerk"
+    db.dispose()

@@ -5,7 +5,8 @@ run leaves the tree as it found it; ``make screenshots`` sets ``SCREENSHOT_DIR``
 ``docs/screenshots`` and refreshes the README's pictures.
 
 ``docs/screenshots/``: the storefront at a laptop and a phone viewport, an order page,
-and the clerk's console with orders ready to dispatch. The pages are first put in a
+the clerk's console with orders ready to dispatch, the manager's catalog page and an
+order the shopper cancelled and was refunded for. The pages are first put in a
 representative state through the contract: a delivered order, one on its way, two
 waiting for the clerk. Each page must also fit its viewport's width.
 """
@@ -18,11 +19,13 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LAPTOP, PHONE, Visitors
-from tests.browser.shop import LIVE, ShopApi, log_in_clerk
+from tests.browser.shop import LIVE, ShopApi, eventually, log_in_clerk
+from tests.browser.test_live_catalog import log_in_manager
 from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
@@ -92,3 +95,27 @@ def test_order_page(stack: Stack, delivered: dict[str, str], visitors: Visitors)
     expect(page.locator("#order-status")).to_have_text("delivered")
     expect(page.locator("#tracking-number")).to_be_visible()
     shoot(page, "order.png")
+
+
+def test_catalog_page(stack: Stack, delivered: dict[str, str], visitors: Visitors) -> None:
+    page = log_in_manager(visitors.new(LAPTOP), stack.url)
+    expect(page.locator("#catalog-products tbody tr")).to_have_count(12)
+    shoot(page, "catalog.png")
+
+
+def test_cancelled_and_refunded_order(stack: Stack, api: ShopApi, visitors: Visitors) -> None:
+    customer = {"email": "hedy@example.com", "name": "Hedy Lamarr", "address": "5 Frequency Hop, Vienna"}
+    placed = api.place_order({KETTLE: 1, FILTERS: 1}, customer=customer)
+    api.wait_for_status(placed, "confirmed")
+    with httpx.Client(base_url=stack.url) as http:
+        headers = {"X-Order-Token": placed["token"]}
+        assert http.post(f"/api/orders/{placed['order_id']}/cancel", headers=headers).status_code == 202
+    eventually(
+        lambda: api.order(placed["order_id"], placed["token"])["payment"]["status"] == "refunded",
+        "the refund on the order",
+    )
+    page = visitors.new(LAPTOP).new_page()
+    page.goto(stack.url + placed["tracking_url"])
+    expect(page.locator("#order-status")).to_have_text("cancelled")
+    expect(page.locator("#refunded")).to_be_visible()
+    shoot(page, "order-cancelled.png")

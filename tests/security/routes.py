@@ -12,10 +12,14 @@ from starlette.staticfiles import StaticFiles
 
 from app.access import Access, access_of
 from app.main import create_app
+from app.roles import ROLES
 from workers.eventing import Settings
 
-# Paths of the clerk's side: whatever is served under them must be for clerks only.
-CLERK_PREFIXES = ("/warehouse", "/api/warehouse/", "/live/console")
+# Paths of the staff's side, by the role they need: whatever is served under them must need it.
+ROLE_PREFIXES: dict[str, tuple[str, ...]] = {
+    "clerk": ("/warehouse", "/api/warehouse/", "/live/console"),
+    "manager": ("/ops", "/api/ops/", "/live/ops", "/manage/", "/api/catalog/"),
+}
 SAMPLE_ID = "0190a0b0-0000-7000-8000-000000000000"
 
 
@@ -64,12 +68,13 @@ def walk(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[Endpoint]:
 
 
 def undeclared(routes: Sequence[BaseRoute]) -> list[str]:
-    """The routes that are neither declared public nor guarded for clerks."""
+    """The routes that are neither declared public nor guarded for a staff role."""
     return [str(endpoint) for endpoint in walk(routes) if endpoint.access is None]
 
 
 # The app's routes as ``create_app`` builds them (no lifespan runs: nothing is started).
 APP_ROUTES: list[BaseRoute] = list(create_app(Settings.from_env({})).routes)
 ENDPOINTS = list(walk(APP_ROUTES))
-CLERK_ENDPOINTS = [e for e in ENDPOINTS if e.access == "clerk"]
+STAFF_ENDPOINTS = [e for e in ENDPOINTS if e.access in ROLES]
+MANAGER_ENDPOINTS = [e for e in ENDPOINTS if e.access == "manager"]
 SOCKETS = [e for e in ENDPOINTS if e.kind == "websocket"]

@@ -1,4 +1,4 @@
-"""Every route is public by declaration or for clerks only, and clerk routes turn everyone else away."""
+"""Every route is public by declaration or names the staff role it needs, and staff routes turn everyone else away."""
 
 from __future__ import annotations
 
@@ -15,13 +15,23 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from app.access import POLICY_VIOLATION, clerks_only, public
+from app.access import POLICY_VIOLATION, clerks_only, managers_only, public
 from app.auth import SESSION_COOKIE
+from app.roles import ROLES, may
 from tests.app.storefront import Storefront
-from tests.security.routes import APP_ROUTES, CLERK_ENDPOINTS, CLERK_PREFIXES, ENDPOINTS, Endpoint, undeclared, walk
+from tests.security.routes import (
+    APP_ROUTES,
+    ENDPOINTS,
+    MANAGER_ENDPOINTS,
+    ROLE_PREFIXES,
+    STAFF_ENDPOINTS,
+    Endpoint,
+    undeclared,
+    walk,
+)
 
 
-def test_every_route_is_declared_public_or_clerk_only(storefront: Storefront) -> None:
+def test_every_route_is_declared_public_or_names_its_role(storefront: Storefront) -> None:
     assert undeclared(storefront.app.routes) == []
     assert len(list(walk(storefront.app.routes))) == len(ENDPOINTS) >= 20
 
@@ -57,18 +67,27 @@ def test_the_walker_sees_a_guard_under_other_decorators() -> None:
     async def console(request: Request) -> Response:
         return PlainTextResponse("clerks")
 
-    [endpoint] = walk([Route("/warehouse/extra", clerks_only(console))])
+    [clerk, manager] = walk(
+        [Route("/warehouse/extra", clerks_only(console)), Route("/ops/extra", managers_only(console))]
+    )
 
-    assert endpoint.access == "clerk"
+    assert (clerk.access, manager.access) == ("clerk", "manager")
+
+
+def test_a_manager_may_do_what_a_clerk_may_and_a_clerk_not_what_a_manager_may() -> None:
+    assert may("manager", "clerk") and may("manager", "manager") and may("clerk", "clerk")
+    assert not may("clerk", "manager")
+    assert not may("shopper", "clerk")
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
-def test_whatever_is_served_under_a_clerk_path_is_for_clerks_only(endpoint: Endpoint) -> None:
-    if endpoint.path.startswith(CLERK_PREFIXES):
-        assert endpoint.access == "clerk", f"{endpoint} is under a clerk path but declared {endpoint.access}"
+def test_whatever_is_served_under_a_staff_path_needs_its_role(endpoint: Endpoint) -> None:
+    for role, prefixes in ROLE_PREFIXES.items():
+        if endpoint.path.startswith(prefixes):
+            assert endpoint.access == role, f"{endpoint} is under a {role} path but declared {endpoint.access}"
 
 
-# -- clerk routes turn away everyone who is not a clerk --------------------------------------
+# -- staff routes turn away everyone who is not staff -----------------------------------------
 
 
 @dataclass(frozen=True)
@@ -106,11 +125,12 @@ CALLERS = {
     "empty-bearer": Caller(headers={"Authorization": "Bearer "}),
 }
 
-CLERK_CALLS = [(e, m) for e in CLERK_ENDPOINTS for m in (e.methods or ("WEBSOCKET",))]
+STAFF_CALLS = [(e, m) for e in STAFF_ENDPOINTS for m in (e.methods or ("WEBSOCKET",))]
+MANAGER_CALLS = [(e, m) for e in MANAGER_ENDPOINTS for m in (e.methods or ("WEBSOCKET",))]
 
 
 def knock(storefront: Storefront, endpoint: Endpoint, method: str, caller: Caller) -> httpx2.Response | int:
-    """Call ``endpoint`` as ``caller`` (with a valid CSRF token, so only the clerk is missing).
+    """Call ``endpoint`` as ``caller`` (with a valid CSRF token, so only the right staff is missing).
 
     An HTTP call gives its response; a socket gives the close code of its refused handshake.
     """
@@ -132,8 +152,8 @@ def knock(storefront: Storefront, endpoint: Endpoint, method: str, caller: Calle
 
 
 @pytest.mark.parametrize("caller", CALLERS.values(), ids=CALLERS.keys())
-@pytest.mark.parametrize(("endpoint", "method"), CLERK_CALLS, ids=[f"{m} {e.path}" for e, m in CLERK_CALLS])
-def test_a_clerk_route_turns_away_anyone_who_is_not_a_clerk(
+@pytest.mark.parametrize(("endpoint", "method"), STAFF_CALLS, ids=[f"{m} {e.path}" for e, m in STAFF_CALLS])
+def test_a_staff_route_turns_away_anyone_who_is_not_staff(
     storefront: Storefront, endpoint: Endpoint, method: str, caller: Caller
 ) -> None:
     answer = knock(storefront, endpoint, method, caller)
@@ -151,16 +171,40 @@ def test_a_clerk_route_turns_away_anyone_who_is_not_a_clerk(
         assert answer.status_code == 401, answer.text
 
 
-@pytest.mark.parametrize(("endpoint", "method"), CLERK_CALLS, ids=[f"{m} {e.path}" for e, m in CLERK_CALLS])
-def test_a_clerk_gets_past_the_guard_of_every_clerk_route(
-    storefront: Storefront, endpoint: Endpoint, method: str
-) -> None:
-    # The other side of the test above: the same calls, made by a clerk, are not turned away.
+@pytest.mark.parametrize(("endpoint", "method"), MANAGER_CALLS, ids=[f"{m} {e.path}" for e, m in MANAGER_CALLS])
+def test_a_manager_route_forbids_a_clerk(storefront: Storefront, endpoint: Endpoint, method: str) -> None:
     if endpoint.is_api:
         token = storefront.clerk_token()
         caller = Caller(bearer=lambda _storefront: token)
     else:
         storefront.browser_login()
+        caller = Caller()
+
+    answer = knock(storefront, endpoint, method, caller)
+
+    if isinstance(answer, int):
+        assert answer == POLICY_VIOLATION
+    else:  # logged in, but not allowed: 403, and no login form that would not help
+        assert answer.status_code == 403, answer.text
+        assert method == "HEAD" or not endpoint.is_api or set(answer.json()["error"]) == {"message", "fields"}
+
+
+ALLOWED_CALLS = [(e, m, r) for e, m in STAFF_CALLS for r in ROLES if may(r, str(e.access))]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "method", "role"), ALLOWED_CALLS, ids=[f"{r} {m} {e.path}" for e, m, r in ALLOWED_CALLS]
+)
+def test_staff_get_past_the_guard_of_every_route_their_role_may_call(
+    storefront: Storefront, endpoint: Endpoint, method: str, role: str
+) -> None:
+    # The other side of the tests above: the same calls, made by staff whose role grants
+    # what the route needs, are not turned away.
+    if endpoint.is_api:
+        token = storefront.clerk_token(role)
+        caller = Caller(bearer=lambda _storefront: token)
+    else:
+        storefront.browser_login(role)
         caller = Caller()
 
     if method == "WEBSOCKET":
@@ -173,10 +217,10 @@ def test_a_clerk_gets_past_the_guard_of_every_clerk_route(
     assert not answer.headers.get("location", "").startswith("/login")
 
 
-@pytest.mark.parametrize("endpoint", [e for e in CLERK_ENDPOINTS if e.is_api], ids=str)
-def test_the_clerk_api_ignores_a_session_cookie(storefront: Storefront, endpoint: Endpoint) -> None:
+@pytest.mark.parametrize("endpoint", [e for e in STAFF_ENDPOINTS if e.is_api], ids=str)
+def test_the_staff_api_ignores_a_session_cookie(storefront: Storefront, endpoint: Endpoint) -> None:
     # A cookie goes with any request a foreign page makes; only a bearer token opens the JSON API.
-    storefront.browser_login()
+    storefront.browser_login("manager")
 
     for method in endpoint.methods:
         body: dict[str, Any] = {"json": {"quantity": 1}} if method == "POST" else {}

@@ -23,7 +23,12 @@ def test_an_order_not_settled_in_time_is_cancelled_and_its_reservation_released(
         assert cancelled["status"] == "cancelled"
         assert cancelled["cancel_reason"] == "not settled in time"
         assert statuses(cancelled) == ["pending", "cancelled"]
-        assert cancelled["payment"] is None
+        assert cancelled["payment"] == {
+            "status": "pending",
+            "amount_cents": cancelled["total_cents"],
+            "refunded_cents": 0,
+            "method": "pm_card_visa",
+        }
 
         shop.wait_for_product(GRINDER, available=grinder["available"], on_hand=grinder["on_hand"])
         changes = shop.stock_changes(position, lambda seen: any(c["cause"] == "release" for c in seen))

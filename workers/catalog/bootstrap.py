@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from workers.catalog.demo import DEMO_PRODUCTS
-from workers.catalog.handlers import seed_if_empty
+from workers.catalog.handlers import create_product, seed_if_empty, update_product
 from workers.catalog.tables import METADATA
 from workers.contracts import REGISTRY
-from workers.eventing import Runtime, ServiceSpec, Wiring
+from workers.contracts.storefront import ProductCreateRequested, ProductUpdateRequested
+from workers.eventing import Handler, Runtime, ServiceSpec, Wiring
+from workers.eventing.service import consumer_settings
 
 
 def wire(runtime: Runtime) -> Wiring:
     seed = runtime.settings.text("SEED_DEMO_CATALOG", "1") != "0"
     on_start = [lambda: seed_if_empty(runtime.outbox, DEMO_PRODUCTS)] if seed else []
-    return Wiring(handlers={}, on_start=on_start)
+    handlers: dict[str, Handler] = {
+        ProductCreateRequested.TYPE: create_product,
+        ProductUpdateRequested.TYPE: update_product,
+    }
+    return Wiring(handlers=handlers, on_start=on_start, consumer=consumer_settings(runtime.settings))
 
 
 SPEC = ServiceSpec(name="catalog", metadata=METADATA, registry=REGISTRY, wire=wire)

@@ -1,6 +1,6 @@
 """The catalog's own database."""
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, Text
 
 METADATA = MetaData()
 
@@ -12,5 +12,7 @@ products = Table(
     Column("name", String(200), nullable=False),
     Column("description", Text, nullable=False),
     Column("price_cents", Integer, nullable=False),
+    # Off sale: kept, since orders name it, and can be brought back.
+    Column("archived", Boolean, nullable=False, default=False),
     Column("version", Integer, nullable=False),
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, get_args
 
 from pydantic import Field
 
@@ -11,6 +11,11 @@ from workers.contracts.common import Customer, Line, Value
 from workers.eventing.envelope import EventData
 
 OrderStatus = Literal["pending", "confirmed", "cancelled", "dispatched", "shipped", "delivered"]
+ORDER_STATUSES: tuple[OrderStatus, ...] = get_args(OrderStatus)
+
+# What a shopper may still cancel: the goods have not left. The orders service decides;
+# the gateway answers 409 early for what it would refuse anyway.
+CANCELLABLE: frozenset[OrderStatus] = frozenset({"pending", "confirmed"})
 
 
 class StatusChange(Value):
@@ -23,6 +28,8 @@ class PaymentState(Value):
     method: str
     status: Literal["confirmed", "declined", "refunded"]
     reason: str | None = None
+    amount_cents: int = Field(default=0, ge=0)
+    refunded_cents: int = Field(default=0, ge=0)
 
 
 class OrderSnapshot(EventData):
@@ -64,7 +71,16 @@ class OrderCancelled(OrderSnapshot):
     STREAM: ClassVar[str] = "orders"
 
 
+class OrderRefunded(OrderSnapshot):
+    """A cancelled order's payment was given back: the same status, a new version with the refund."""
+
+    TYPE: ClassVar[str] = "order.refunded"
+    STREAM: ClassVar[str] = "orders"
+
+
 class OrderDispatched(OrderSnapshot):
+    """The orders service accepted a clerk's *Dispatch* (no cancel came first); the warehouse takes the goods."""
+
     TYPE: ClassVar[str] = "order.dispatched"
     STREAM: ClassVar[str] = "orders"
 

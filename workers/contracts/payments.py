@@ -17,6 +17,7 @@ class PaymentSnapshot(EventData):
     status: Literal["confirmed", "declined", "refunded"]
     reason: str | None = None
     provider_reference: str | None = None
+    refunded_cents: int = Field(default=0, ge=0)
 
 
 class PaymentConfirmed(PaymentSnapshot):

@@ -47,3 +47,46 @@ class RestockRequested(EventData):
     quantity: int = Field(ge=1)
     clerk: str
     requested_at: datetime
+
+
+class CancelRequested(EventData):
+    """A shopper asked to cancel their order; the orders service decides whether it still can be."""
+
+    TYPE: ClassVar[str] = "cancel.requested"
+    STREAM: ClassVar[str] = "storefront"
+
+    order_id: str
+    requested_at: datetime
+
+
+class ProductCreateRequested(EventData):
+    """A manager asked for a new product; ``product_id`` was chosen by the gateway, the catalog confirms or refuses."""
+
+    TYPE: ClassVar[str] = "product.create_requested"
+    STREAM: ClassVar[str] = "storefront"
+
+    request_id: str
+    product_id: int = Field(ge=1)
+    sku: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(max_length=2000)
+    price_cents: int = Field(ge=0)
+    opening_stock: int = Field(ge=0)
+    manager: str
+    requested_at: datetime
+
+
+class ProductUpdateRequested(EventData):
+    """A manager asked to change a product; only the fields given (not None) change."""
+
+    TYPE: ClassVar[str] = "product.update_requested"
+    STREAM: ClassVar[str] = "storefront"
+
+    request_id: str
+    product_id: int = Field(ge=1)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    price_cents: int | None = Field(default=None, ge=0)
+    archived: bool | None = None
+    manager: str
+    requested_at: datetime

@@ -14,6 +14,7 @@ from workers.contracts.orders import (
     OrderDelivered,
     OrderDispatched,
     OrderPlaced,
+    OrderRefunded,
     OrderShipped,
 )
 from workers.email.handlers import notify
@@ -27,7 +28,15 @@ from workers.eventing.service import consumer_settings
 # Found from this file, not the working directory: workers/email/bootstrap.py -> the repository root.
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
 
-ORDER_EVENTS = (OrderPlaced, OrderConfirmed, OrderCancelled, OrderDispatched, OrderShipped, OrderDelivered)
+ORDER_EVENTS = (
+    OrderPlaced,
+    OrderConfirmed,
+    OrderCancelled,
+    OrderRefunded,
+    OrderDispatched,
+    OrderShipped,
+    OrderDelivered,
+)
 
 
 def email_templates(directory: Path = TEMPLATES_DIR) -> Environment:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from workers.contracts.orders import OrderSnapshot
+from workers.email.messages import notice
 from workers.email.notifications import record
 from workers.eventing import Received, UnitOfWork
 
@@ -23,8 +24,8 @@ def notify(event: Received[OrderSnapshot], uow: UnitOfWork, *, recorded: Callabl
     """
     order = event.data
     if record(uow.conn, order, event.envelope, now=time.time()):
-        log.debug("email: %s of order %s recorded", order.status, order.order_id)
+        log.debug("email: %s of order %s recorded", notice(order), order.order_id)
         if recorded not in uow.committed:
             uow.after_commit(recorded)
     else:
-        log.debug("email: %s of order %s was recorded before; nothing new", order.status, order.order_id)
+        log.debug("email: %s of order %s was recorded before; nothing new", notice(order), order.order_id)

@@ -12,10 +12,14 @@ from email import policy
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from typing import Literal
 
 from jinja2 import Environment
 
 from workers.contracts.orders import OrderSnapshot, OrderStatus
+
+# What an email tells: a status the order entered, or that its payment was given back.
+Notice = OrderStatus | Literal["refunded"]
 
 MAIL_DOMAIN = "storefront.local"
 DEFAULT_SENDER = "Storefront <shop@storefront.local>"
@@ -40,18 +44,30 @@ class _HeaderClasses(HeaderRegistry):
 BUILDING = policy.default.clone(header_factory=_HeaderClasses())
 UNFOLDED_HEADERS = BUILDING.clone(max_line_length=998)
 
-SUBJECTS: dict[OrderStatus, str] = {
+SUBJECTS: dict[Notice, str] = {
     "pending": "We received your order {order_id}",
     "confirmed": "Your order {order_id} is confirmed",
     "cancelled": "Your order {order_id} was cancelled",
     "dispatched": "Your order {order_id} has left our warehouse",
     "shipped": "Your order {order_id} is on its way",
     "delivered": "Your order {order_id} was delivered",
+    "refunded": "Your payment for order {order_id} was refunded",
 }
 
 
+def notice(order: OrderSnapshot) -> Notice:
+    """What this snapshot's email tells: its status, or ``refunded`` for a cancelled order paid back.
+
+    ``order.refunded`` is the only snapshot of a cancelled order whose payment is refunded
+    (the refund follows the cancellation), so the notice, like the status, names one email.
+    """
+    if order.status == "cancelled" and order.payment is not None and order.payment.status == "refunded":
+        return "refunded"
+    return order.status
+
+
 def subject(order: OrderSnapshot) -> str:
-    return SUBJECTS[order.status].format(order_id=order.order_id)
+    return SUBJECTS[notice(order)].format(order_id=order.order_id)
 
 
 def message_id(order_id: str, status: str) -> str:
@@ -87,6 +103,8 @@ def cancellation(reason: str | None) -> str:
         return f"some items are no longer in stock ({items})" if items else "some items are no longer in stock"
     if reason == "not settled in time":
         return "we could not confirm payment and stock in time"
+    if reason == "cancelled by the customer":
+        return "you asked us to cancel it"
     return reason
 
 
@@ -99,8 +117,8 @@ def render(templates: Environment, order: OrderSnapshot, shop: str) -> tuple[str
         "cancellation": cancellation(order.cancel_reason),
         "refund_due": order.payment is not None and order.payment.status in ("confirmed", "refunded"),
     }
-    text = templates.get_template(f"{order.status}.txt").render(context)
-    html = templates.get_template(f"{order.status}.html").render(context)
+    text = templates.get_template(f"{notice(order)}.txt").render(context)
+    html = templates.get_template(f"{notice(order)}.html").render(context)
     return text, html
 
 
@@ -113,7 +131,7 @@ def compose(order: OrderSnapshot, *, sender: str, text: str, html: str, sent_at:
     message["To"] = Address(display_name=name, addr_spec=order.customer.email)
     message["Subject"] = subject(order)
     message["Date"] = format_datetime(sent_at)
-    message["Message-ID"] = message_id(order.order_id, order.status)
+    message["Message-ID"] = message_id(order.order_id, notice(order))
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a shop robot
     message.set_content(text)
     message.add_alternative(html, subtype="html")

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from workers.contracts.orders import OrderSnapshot
-from workers.email.messages import message_id
+from workers.email.messages import message_id, notice
 from workers.email.tables import notifications
 from workers.eventing import Envelope
 
@@ -48,8 +48,8 @@ def record(conn: Connection, order: OrderSnapshot, envelope: Envelope, *, now: f
     """
     values = {
         "order_id": order.order_id,
-        "status": order.status,
-        "message_id": message_id(order.order_id, order.status),
+        "status": notice(order),
+        "message_id": message_id(order.order_id, notice(order)),
         "event_id": envelope.id,
         "snapshot": order.model_dump_json(),
         "occurred_at": envelope.occurred_at.isoformat(),

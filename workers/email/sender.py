@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from workers.contracts.orders import OrderSnapshot
 from workers.email.mailers import Mailer, MailerUnavailable
-from workers.email.messages import file_name
+from workers.email.messages import file_name, notice
 from workers.email.notifications import Notification, claim, mark_failed, mark_sent, release
 from workers.eventing import Database
 from workers.eventing.backoff import Backoff
@@ -153,7 +153,7 @@ class Sender:
         order = OrderSnapshot.model_validate_json(notification.snapshot)
         message = self.compose(order, sent_at=datetime.fromisoformat(notification.occurred_at))
         self._last_used = time.monotonic()
-        return self.mailer.send(message, name=file_name(order.order_id, order.status))
+        return self.mailer.send(message, name=file_name(order.order_id, notice(order)))
 
     def _settle(
         self, batch: list[Notification], sent: list[Notification], failed: list[tuple[Notification, Exception]]

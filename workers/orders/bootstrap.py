@@ -5,14 +5,15 @@ from __future__ import annotations
 from workers.contracts import REGISTRY
 from workers.contracts.payments import PaymentConfirmed, PaymentDeclined, PaymentRefunded
 from workers.contracts.shipping import ShipmentDelivered, ShipmentShipped
-from workers.contracts.storefront import CheckoutSubmitted
-from workers.contracts.warehouse import DispatchCompleted, ReservationConfirmed, ReservationRefused
+from workers.contracts.storefront import CancelRequested, CheckoutSubmitted, DispatchRequested
+from workers.contracts.warehouse import ReservationConfirmed, ReservationRefused
 from workers.eventing import Handler, Runtime, ServiceSpec, Tick, Wiring
 from workers.eventing.service import consumer_settings
 from workers.orders.handlers import (
+    accept_cancel,
+    accept_dispatch,
     cancel_overdue,
     place_order,
-    record_dispatch,
     record_payment,
     record_refusal,
     record_reservation,
@@ -31,7 +32,8 @@ def wire(runtime: Runtime) -> Wiring:
         PaymentRefunded.TYPE: record_payment,
         ReservationConfirmed.TYPE: record_reservation,
         ReservationRefused.TYPE: record_refusal,
-        DispatchCompleted.TYPE: record_dispatch,
+        DispatchRequested.TYPE: accept_dispatch,
+        CancelRequested.TYPE: accept_cancel,
         ShipmentShipped.TYPE: record_shipment,
         ShipmentDelivered.TYPE: record_shipment,
     }

@@ -11,15 +11,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal, NamedTuple
 
-from workers.contracts.orders import OrderStatus
+from workers.contracts.orders import CANCELLABLE, OrderStatus
 
 PaymentStatus = Literal["confirmed", "declined", "refunded"]
 
 NOT_SETTLED_IN_TIME = "not settled in time"
+CANCELLED_BY_CUSTOMER = "cancelled by the customer"
 
 FORWARD: Mapping[OrderStatus, frozenset[OrderStatus]] = {
     "pending": frozenset({"confirmed", "cancelled"}),
-    "confirmed": frozenset({"dispatched"}),
+    "confirmed": frozenset({"dispatched", "cancelled"}),
     "dispatched": frozenset({"shipped"}),
     "shipped": frozenset({"delivered"}),
     "cancelled": frozenset(),
@@ -71,6 +72,25 @@ def expire(status: OrderStatus, *, placed_at: datetime, now: datetime, timeout_s
     if status != "pending" or (now - placed_at).total_seconds() < timeout_s:
         return ()
     return (Move("cancelled", NOT_SETTLED_IN_TIME),)
+
+
+def cancel_on_request(status: OrderStatus) -> tuple[Move, ...]:
+    """The shopper's cancel wins while the goods are still here; after a dispatch it yields nothing."""
+    if status not in CANCELLABLE:
+        return ()
+    return (Move("cancelled", CANCELLED_BY_CUSTOMER),)
+
+
+def dispatch_on_request(status: OrderStatus) -> tuple[Move, ...]:
+    """A clerk's *Dispatch* wins for a confirmed order only: a cancel that came first stops it.
+
+    The orders service takes both requests, one at a time per order, so exactly one of
+    ``order.dispatched`` and ``order.cancelled`` is ever published for an order, and the
+    warehouse (goods out) and payments (refund) each follow the one that was.
+    """
+    if status != "confirmed":
+        return ()
+    return (Move("dispatched"),)
 
 
 def fulfil(status: OrderStatus, target: OrderStatus) -> tuple[Move, ...]:

@@ -2,7 +2,12 @@
 
 Every change goes through ``_change``: it writes the row (guarded by its version) and
 publishes one fat ``order.*`` event, with its own aggregate version, per status entered.
-Details that change no status (a late payment) bump the version without an event.
+Details that change no status (a late payment) bump the version without an event, but
+a refund is news to the shopper: it is published as ``order.refunded``.
+
+The orders service decides between a shopper's cancel and a clerk's dispatch: both
+arrive here as requests and the first one handled wins (the row is read FOR UPDATE
+and written under its version).
 """
 
 from __future__ import annotations
@@ -16,11 +21,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Update, bindparam, insert, select, update
 
-from workers.contracts.orders import OrderStatus, PaymentState
+from workers.contracts.orders import OrderRefunded, OrderSnapshot, OrderStatus, PaymentState
 from workers.contracts.payments import PaymentSnapshot
 from workers.contracts.shipping import ShipmentDelivered, ShipmentShipped, ShipmentSnapshot
-from workers.contracts.storefront import CheckoutSubmitted
-from workers.contracts.warehouse import DispatchCompleted, ReservationConfirmed, ReservationRefused
+from workers.contracts.storefront import CancelRequested, CheckoutSubmitted, DispatchRequested
+from workers.contracts.warehouse import ReservationConfirmed, ReservationRefused
 from workers.eventing import Outbox, Received, UnitOfWork
 from workers.orders import domain
 from workers.orders.snapshot import as_utc, snapshot
@@ -99,7 +104,12 @@ def record_payment(event: Received[PaymentSnapshot], uow: UnitOfWork) -> None:
         log.debug("orders: older %s for order %s ignored", event.envelope.type, payment.order_id)
         return
     state = PaymentState(
-        payment_id=payment.payment_id, method=payment.method, status=payment.status, reason=payment.reason
+        payment_id=payment.payment_id,
+        method=payment.method,
+        status=payment.status,
+        reason=payment.reason,
+        amount_cents=payment.amount_cents,
+        refunded_cents=payment.refunded_cents or (payment.amount_cents if payment.status == "refunded" else 0),
     )
     moves = domain.settle(
         row["status"],
@@ -115,6 +125,7 @@ def record_payment(event: Received[PaymentSnapshot], uow: UnitOfWork) -> None:
         moves,
         payment=state.model_dump(mode="json"),
         payment_version=event.envelope.aggregate_version,
+        announce=OrderRefunded if payment.status == "refunded" else None,
     )
 
 
@@ -141,15 +152,27 @@ def record_refusal(event: Received[ReservationRefused], uow: UnitOfWork) -> None
     _change(uow, row, domain.refuse(row["status"], event.data.reason))
 
 
-def record_dispatch(event: Received[DispatchCompleted], uow: UnitOfWork) -> None:
-    """The goods left the shelf: a confirmed order is ``dispatched``."""
+def accept_dispatch(event: Received[DispatchRequested], uow: UnitOfWork) -> None:
+    """A clerk's *Dispatch*: a confirmed order is ``dispatched`` (the warehouse then takes the goods)."""
     row = _load(uow.conn, event.data.order_id)
     if row is None:
         log.warning("orders: dispatch of unknown order %s ignored", event.data.order_id)
         return
-    moves = domain.fulfil(row["status"], "dispatched")
+    moves = domain.dispatch_on_request(row["status"])
     if not moves:
-        log.debug("orders: order %s is %s; dispatch ignored", row["order_id"], row["status"])
+        log.info("orders: order %s is %s; dispatch by %s refused", row["order_id"], row["status"], event.data.clerk)
+    _change(uow, row, moves)
+
+
+def accept_cancel(event: Received[CancelRequested], uow: UnitOfWork) -> None:
+    """A shopper's cancel: a pending or confirmed order is ``cancelled`` (the others compensate)."""
+    row = _load(uow.conn, event.data.order_id)
+    if row is None:
+        log.warning("orders: cancel of unknown order %s ignored", event.data.order_id)
+        return
+    moves = domain.cancel_on_request(row["status"])
+    if not moves:
+        log.info("orders: order %s is %s; the customer's cancel came too late", row["order_id"], row["status"])
     _change(uow, row, moves)
 
 
@@ -215,14 +238,25 @@ def _load(conn: Connection, order_id: str) -> Row | None:
 
 
 def _change(
-    uow: UnitOfWork, row: Row, moves: Sequence[domain.Move], *, now: datetime | None = None, **details: Any
+    uow: UnitOfWork,
+    row: Row,
+    moves: Sequence[domain.Move],
+    *,
+    now: datetime | None = None,
+    announce: type[OrderSnapshot] | None = None,
+    **details: Any,
 ) -> None:
-    """Write new details and statuses; publish one event (and one version) per status entered."""
+    """Write new details and statuses; publish one event (and one version) per status entered.
+
+    Details alone publish nothing, unless ``announce`` names the event that tells of them.
+    """
     updated = {**row, **details}
     if not moves:
         if updated == row:
             return
         updated["version"] += 1
+        if announce is not None:
+            uow.publish(snapshot(updated, announce), aggregate_id=row["order_id"], aggregate_version=updated["version"])
     at = now or _now()
     for move in moves:
         updated["status"] = move.status

@@ -27,9 +27,9 @@ EVENT_FOR_STATUS: Mapping[OrderStatus, type[OrderSnapshot]] = {
 }
 
 
-def snapshot(row: Mapping[str, Any]) -> OrderSnapshot:
-    """The whole order, as the event type named after its status (``order.placed`` for pending)."""
-    model = EVENT_FOR_STATUS[row["status"]]
+def snapshot(row: Mapping[str, Any], model: type[OrderSnapshot] | None = None) -> OrderSnapshot:
+    """The whole order, as ``model`` or the event type named after its status (``order.placed`` for pending)."""
+    model = model or EVENT_FOR_STATUS[row["status"]]
     return model.model_validate(
         {
             "order_id": row["order_id"],

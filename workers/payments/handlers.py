@@ -123,6 +123,8 @@ def snapshot(row: Mapping[str, Any]) -> PaymentSnapshot:
         status=row["status"],
         reason=row["reason"],
         provider_reference=row["provider_reference"],
+        # Refunds give the whole amount back (an order is cancelled whole).
+        refunded_cents=row["amount_cents"] if row["status"] == "refunded" else 0,
     )
 
 

@@ -1,8 +1,9 @@
 """What the warehouse does with each event: stock in, reservations held and released, goods out.
 
-Handlers that change a reservation read it ``FOR UPDATE``: ``order.confirmed`` and
-``dispatch.requested`` may be handled at the same moment by two replicas, and the one
-that completes the pair must see the other's flag.
+Handlers that change a reservation read it ``FOR UPDATE``, so replicas handling two
+events of one order take turns. Goods leave on ``order.dispatched``: the orders service
+decides between a clerk's dispatch and a shopper's cancel, and the warehouse follows
+(it sees ``order.dispatched`` or ``order.cancelled`` for an order, never both).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from sqlalchemy import Connection, Update, bindparam, insert, select, update
 
 from workers.contracts.catalog import ProductCreated
 from workers.contracts.common import Quantity
-from workers.contracts.orders import OrderCancelled, OrderConfirmed, OrderPlaced
-from workers.contracts.storefront import DispatchRequested, RestockRequested
+from workers.contracts.orders import OrderCancelled, OrderDispatched, OrderPlaced
+from workers.contracts.storefront import RestockRequested
 from workers.contracts.warehouse import (
     DispatchCompleted,
     ReservationConfirmed,
@@ -32,7 +33,6 @@ from workers.warehouse.reservation import (
     Need,
     Published,
     Status,
-    may_dispatch,
     needs_of,
     out_of_stock,
     plan_reservation,
@@ -54,8 +54,6 @@ class Reservation(NamedTuple):
     status: Status
     needs: tuple[Need, ...]
     reason: str | None
-    confirmed: bool
-    dispatch_requested: bool
     version: int
 
 
@@ -121,26 +119,25 @@ def release(event: Received[OrderCancelled], uow: UnitOfWork) -> None:
     )
 
 
-def mark_confirmed(event: Received[OrderConfirmed], uow: UnitOfWork) -> None:
-    """Note that the order was created; dispatch if a clerk already asked for it."""
-    current = _load(uow.conn, event.data.order_id)
-    if current is None:
-        log.warning("warehouse: order %s confirmed but never reserved here; ignored", event.data.order_id)
-        return
-    if not current.confirmed:
-        _dispatch_if_due(uow, _update(uow.conn, current, confirmed=True))
-
-
-def mark_dispatch_requested(event: Received[DispatchRequested], uow: UnitOfWork) -> None:
-    """Note the clerk's *Dispatch*; dispatch if the order is confirmed already."""
+def take_off_shelf(event: Received[OrderDispatched], uow: UnitOfWork) -> None:
+    """The orders service accepted the clerk's *Dispatch*: the held goods leave the shelf."""
     order_id = event.data.order_id
     current = _load(uow.conn, order_id)
     if current is None or current.status != "held":
         status = current.status if current is not None else "unknown"
-        log.warning("warehouse: dispatch requested by %s for %s order %s; ignored", event.data.clerk, status, order_id)
+        log.warning("warehouse: order %s dispatched but its reservation is %s; nothing taken", order_id, status)
         return
-    if not current.dispatch_requested:
-        _dispatch_if_due(uow, _update(uow.conn, current, dispatch_requested=True))
+    for need in current.needs:
+        row = _change(uow.conn, current, need, on_hand=-need.quantity, reserved=-need.quantity)
+        announce(uow, row, "dispatch", on_hand=-need.quantity, available=0, order_id=current.order_id)
+    dispatched = _update(uow.conn, current, status="dispatched")
+    uow.publish(
+        _snapshot(DispatchCompleted, dispatched, "dispatched"),
+        aggregate_id=current.order_id,
+        aggregate_version=dispatched.version,
+    )
+    units = sum(need.quantity for need in current.needs)
+    uow.after_commit(partial(log.info, "warehouse: order %s dispatched (%d units)", current.order_id, units))
 
 
 def restock(event: Received[RestockRequested], uow: UnitOfWork) -> None:
@@ -157,26 +154,9 @@ HANDLERS: dict[str, Handler] = {
     ProductCreated.TYPE: create_stock,
     OrderPlaced.TYPE: reserve,
     OrderCancelled.TYPE: release,
-    OrderConfirmed.TYPE: mark_confirmed,
-    DispatchRequested.TYPE: mark_dispatch_requested,
+    OrderDispatched.TYPE: take_off_shelf,
     RestockRequested.TYPE: restock,
 }
-
-
-def _dispatch_if_due(uow: UnitOfWork, current: Reservation) -> None:
-    if not may_dispatch(current.status, current.confirmed, current.dispatch_requested):
-        return
-    for need in current.needs:
-        row = _change(uow.conn, current, need, on_hand=-need.quantity, reserved=-need.quantity)
-        announce(uow, row, "dispatch", on_hand=-need.quantity, available=0, order_id=current.order_id)
-    dispatched = _update(uow.conn, current, status="dispatched")
-    uow.publish(
-        _snapshot(DispatchCompleted, dispatched, "dispatched"),
-        aggregate_id=current.order_id,
-        aggregate_version=dispatched.version,
-    )
-    units = sum(need.quantity for need in current.needs)
-    uow.after_commit(partial(log.info, "warehouse: order %s dispatched (%d units)", current.order_id, units))
 
 
 def _change(conn: Connection, current: Reservation, need: Need, *, reserved: int, on_hand: int = 0) -> StockRow:
@@ -213,8 +193,6 @@ def _load(conn: Connection, order_id: str) -> Reservation | None:
         status=cast(Status, row.status),
         needs=tuple(Need(int(product_id), int(quantity)) for product_id, quantity in row.lines),
         reason=row.reason,
-        confirmed=bool(row.confirmed),
-        dispatch_requested=bool(row.dispatch_requested),
         version=row.version,
     )
 
@@ -222,7 +200,7 @@ def _load(conn: Connection, order_id: str) -> Reservation | None:
 def _insert(
     conn: Connection, order_id: str, status: Status, needs: tuple[Need, ...], reason: str | None
 ) -> Reservation:
-    created = Reservation(order_id, status, needs, reason, confirmed=False, dispatch_requested=False, version=1)
+    created = Reservation(order_id, status, needs, reason, version=1)
     values: dict[str, Any] = created._asdict()
     values.pop("needs")
     conn.execute(_INSERT, {**values, "lines": [list(need) for need in needs], "updated_at": time.time()})

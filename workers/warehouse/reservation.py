@@ -74,12 +74,3 @@ def plan_reservation(needs: Iterable[Need], shelves: Mapping[int, Shelf]) -> Pla
 def out_of_stock(skus: Iterable[str]) -> str:
     """The refusal reason the orders service puts on the cancelled order."""
     return "out of stock: " + ", ".join(skus)
-
-
-def may_dispatch(status: Status, confirmed: bool, dispatch_requested: bool) -> bool:
-    """Goods leave only for a held reservation of a confirmed order a clerk asked to dispatch.
-
-    ``order.confirmed`` and ``dispatch.requested`` come on different streams, so either may
-    arrive first; whichever completes the pair triggers the dispatch.
-    """
-    return status == "held" and confirmed and dispatch_requested

@@ -1,6 +1,6 @@
 """The warehouse's own database."""
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Column, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, CheckConstraint, Column, Float, Integer, MetaData, String, Table, Text
 
 METADATA = MetaData()
 
@@ -25,8 +25,6 @@ reservations = Table(
     # [[product_id, quantity], ...] summed per product: what is (or would have been) held.
     Column("lines", JSON, nullable=False),
     Column("reason", Text, nullable=True),
-    Column("confirmed", Boolean, nullable=False, default=False),
-    Column("dispatch_requested", Boolean, nullable=False, default=False),
     Column("version", Integer, nullable=False),
     Column("updated_at", Float, nullable=False),
 )

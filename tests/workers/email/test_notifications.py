@@ -17,6 +17,7 @@ from workers.contracts.orders import (
     OrderDelivered,
     OrderDispatched,
     OrderPlaced,
+    OrderRefunded,
     OrderShipped,
     OrderSnapshot,
     PaymentState,
@@ -163,3 +164,27 @@ def test_the_sender_is_the_shops_configured_address(start_email: EmailFactory, m
     [sender] = message["From"].addresses
     assert (sender.display_name, sender.addr_spec) == ("Brew & Steep", "hello@brew.example")
     assert bodies(message)[0].rstrip().endswith("Brew & Steep")
+
+
+def test_a_refund_is_emailed_once_beside_the_cancellation(email_service: ServiceHarness, mail_dir: Path) -> None:
+    order_id = new_order_id()
+    paid = PaymentState(payment_id="pay-1", method="pm_card_visa", status="confirmed", amount_cents=2000)
+    cancelled = order_event(OrderCancelled, order_id, [(1, 2)], payment=paid, cancel_reason="cancelled by the customer")
+    refunded_payment = paid.model_copy(update={"status": "refunded", "refunded_cents": 2000})
+    refunded = order_event(OrderRefunded, order_id, [(1, 2)], status="cancelled", payment=refunded_payment)
+    email_service.publish(cancelled, aggregate_id=order_id, aggregate_version=2)
+    copy = email_service.publish(refunded, aggregate_id=order_id, aggregate_version=3)
+    email_service.run_until_idle()
+    email_service.redeliver(copy)
+    email_service.publish(refunded, aggregate_id=order_id, aggregate_version=3)  # a republished copy
+    email_service.run_until_idle()
+
+    assert sorted(path.name for path in mail_dir.glob("*.eml")) == [
+        f"{order_id}-cancelled.eml",
+        f"{order_id}-refunded.eml",
+    ]
+    message = read_eml(mail_dir / f"{order_id}-refunded.eml")
+    assert message["Subject"] == f"Your payment for order {order_id} was refunded"
+    assert message["Message-ID"] == f"<{order_id}.refunded@storefront.local>"
+    assert "refunded €20.00" in bodies(message)[0]
+    assert "you asked us to cancel it" in bodies(read_eml(mail_dir / f"{order_id}-cancelled.eml"))[0]

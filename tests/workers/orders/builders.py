@@ -10,8 +10,8 @@ from workers.contracts.common import Customer, Line, Quantity
 from workers.contracts.orders import OrderSnapshot
 from workers.contracts.payments import PaymentConfirmed, PaymentDeclined, PaymentRefunded, PaymentSnapshot
 from workers.contracts.shipping import ShipmentDelivered, ShipmentShipped
-from workers.contracts.storefront import CheckoutSubmitted
-from workers.contracts.warehouse import DispatchCompleted, ReservationConfirmed, ReservationRefused
+from workers.contracts.storefront import CancelRequested, CheckoutSubmitted, DispatchRequested
+from workers.contracts.warehouse import ReservationConfirmed, ReservationRefused
 from workers.eventing import Envelope, Received
 from workers.eventing.ids import uuid7
 
@@ -83,9 +83,15 @@ def reservation(shop: ServiceHarness, order_id: str, *, refused_because: str | N
 
 
 def dispatch(shop: ServiceHarness, order_id: str) -> Envelope:
-    quantities = [Quantity(product_id=line.product_id, quantity=line.quantity) for line in LINES]
-    data = DispatchCompleted(order_id=order_id, status="dispatched", lines=quantities, at=datetime.now(UTC))
-    return shop.publish(data, aggregate_id=order_id, aggregate_version=2, source="warehouse")
+    """A clerk clicked *Dispatch* (the gateway's request)."""
+    data = DispatchRequested(order_id=order_id, clerk="clerk", requested_at=datetime.now(UTC))
+    return shop.publish(data, aggregate_id=order_id, source="gateway")
+
+
+def cancel(shop: ServiceHarness, order_id: str) -> Envelope:
+    """A shopper clicked *Cancel order* (the gateway's request)."""
+    data = CancelRequested(order_id=order_id, requested_at=datetime.now(UTC))
+    return shop.publish(data, aggregate_id=order_id, source="gateway")
 
 
 def shipment(shop: ServiceHarness, order_id: str, status: str) -> Envelope:

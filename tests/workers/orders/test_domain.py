@@ -92,7 +92,8 @@ def test_an_unconfirmed_order_is_never_fulfilled(status: OrderStatus) -> None:
 def test_every_move_the_rules_make_is_an_allowed_forward_move() -> None:
     assert can_move("pending", "confirmed")
     assert can_move("pending", "cancelled")
-    assert not can_move("confirmed", "cancelled")
+    assert can_move("confirmed", "cancelled")
+    assert not can_move("dispatched", "cancelled")
     assert not can_move("cancelled", "confirmed")
     assert FORWARD["delivered"] == frozenset()
     path: list[OrderStatus] = ["confirmed", *[move.status for move in fulfil("confirmed", "delivered")]]

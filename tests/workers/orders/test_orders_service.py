@@ -11,6 +11,7 @@ from tests.workers.orders.builders import (
     CUSTOMER,
     LINES,
     TOTAL_CENTS,
+    cancel,
     checkout,
     dispatch,
     new_order_id,
@@ -139,11 +140,18 @@ def test_a_payment_after_the_cancellation_only_updates_the_payment(shop: Service
     assert statuses(shop, order_id) == ["pending", "cancelled"]
     row = stored(shop, order_id)
     assert row["status"] == "cancelled"
-    assert row["payment"] == {"payment_id": "pay-1", "method": "pm_card_visa", "status": "confirmed", "reason": None}
+    assert row["payment"] == {
+        "payment_id": "pay-1",
+        "method": "pm_card_visa",
+        "status": "confirmed",
+        "reason": None,
+        "amount_cents": TOTAL_CENTS,
+        "refunded_cents": 0,
+    }
     assert row["version"] == 3
 
 
-def test_a_refund_after_the_cancellation_is_noted_without_a_status_event(shop: ServiceHarness) -> None:
+def test_a_refund_after_the_cancellation_is_a_new_version_of_the_cancelled_order(shop: ServiceHarness) -> None:
     order_id = placed_order(shop)
     payment(shop, order_id, "confirmed", version=1)
     reservation(shop, order_id, refused_because="out of stock: GRINDER-HAND-C2")
@@ -153,12 +161,23 @@ def test_a_refund_after_the_cancellation_is_noted_without_a_status_event(shop: S
     payment(shop, order_id, "confirmed", version=1)
     shop.run_until_idle()
 
-    assert statuses(shop, order_id) == ["pending", "cancelled"]
+    assert [e.envelope.type for e in order_events(shop, order_id)] == [
+        "order.placed",
+        "order.cancelled",
+        "order.refunded",
+    ]
+    [refunded] = shop.published("orders", "order.refunded")
+    assert refunded.data.status == "cancelled"
+    assert refunded.data.payment is not None
+    assert (refunded.data.payment.amount_cents, refunded.data.payment.refunded_cents) == (TOTAL_CENTS, TOTAL_CENTS)
+    assert refunded.envelope.aggregate_version == stored(shop, order_id)["version"]
     assert stored(shop, order_id)["payment"] == {
         "payment_id": "pay-1",
         "method": "pm_card_visa",
         "status": "refunded",
         "reason": None,
+        "amount_cents": TOTAL_CENTS,
+        "refunded_cents": TOTAL_CENTS,
     }
 
 
@@ -221,6 +240,45 @@ def test_a_delivery_handled_before_its_shipment_still_records_both(shop: Service
     shop.run_until_idle()
 
     assert statuses(shop, order_id) == ["pending", "confirmed", "dispatched", "shipped", "delivered"]
+
+
+def test_a_shoppers_cancel_of_a_pending_or_confirmed_order_cancels_it(shop: ServiceHarness) -> None:
+    pending, confirmed = placed_order(shop), confirmed_order(shop)
+    cancel(shop, pending)
+    cancel(shop, confirmed)
+    shop.run_until_idle()
+
+    assert statuses(shop, pending) == ["pending", "cancelled"]
+    assert statuses(shop, confirmed) == ["pending", "confirmed", "cancelled"]
+    reasons = {e.data.order_id: e.data.cancel_reason for e in shop.published("orders", "order.cancelled")}
+    assert reasons == {pending: "cancelled by the customer", confirmed: "cancelled by the customer"}
+
+
+@pytest.mark.parametrize("cancel_first", [True, False], ids=["cancel-first", "dispatch-first"])
+def test_of_a_cancel_and_a_dispatch_only_the_first_handled_wins(shop: ServiceHarness, cancel_first: bool) -> None:
+    order_id = confirmed_order(shop)
+    if cancel_first:
+        cancel(shop, order_id)
+        dispatch(shop, order_id)
+    else:
+        dispatch(shop, order_id)
+        cancel(shop, order_id)
+    shop.run_until_idle()
+
+    winner = "cancelled" if cancel_first else "dispatched"
+    assert statuses(shop, order_id) == ["pending", "confirmed", winner]
+
+
+def test_a_cancel_after_the_dispatch_changes_nothing(shop: ServiceHarness) -> None:
+    order_id = confirmed_order(shop)
+    dispatch(shop, order_id)
+    shop.run_until_idle()
+    version = stored(shop, order_id)["version"]
+    cancel(shop, order_id)
+    shop.run_until_idle()
+
+    assert statuses(shop, order_id) == ["pending", "confirmed", "dispatched"]
+    assert stored(shop, order_id)["version"] == version
 
 
 def test_a_dispatch_of_an_unconfirmed_order_is_ignored(shop: ServiceHarness) -> None:

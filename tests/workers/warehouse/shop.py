@@ -11,9 +11,9 @@ from sqlalchemy import select
 from tests.support.harness import ServiceHarness
 from tests.workers.order_snapshots import order_event
 from workers.contracts.catalog import ProductCreated
-from workers.contracts.orders import OrderCancelled, OrderConfirmed, OrderPlaced
+from workers.contracts.orders import OrderCancelled, OrderConfirmed, OrderDispatched, OrderPlaced
 from workers.contracts.stock import StockChanged
-from workers.contracts.storefront import DispatchRequested, RestockRequested
+from workers.contracts.storefront import RestockRequested
 from workers.eventing import Envelope
 from workers.eventing.ids import uuid7
 from workers.warehouse.tables import reservations, stock
@@ -51,9 +51,10 @@ def cancel(warehouse: ServiceHarness, order_id: str, lines: Sequence[tuple[int, 
     return warehouse.publish(data, aggregate_id=order_id, aggregate_version=2)
 
 
-def request_dispatch(warehouse: ServiceHarness, order_id: str) -> Envelope:
-    data = DispatchRequested(order_id=order_id, clerk="clerk", requested_at=datetime.now(UTC))
-    return warehouse.publish(data, aggregate_id=order_id)
+def dispatch(warehouse: ServiceHarness, order_id: str, lines: Sequence[tuple[int, int]]) -> Envelope:
+    """The orders service accepted a clerk's *Dispatch* for a confirmed order."""
+    data = order_event(OrderDispatched, order_id, lines, stock_reserved=True)
+    return warehouse.publish(data, aggregate_id=order_id, aggregate_version=3)
 
 
 def request_restock(warehouse: ServiceHarness, product_id: int, quantity: int) -> Envelope:

@@ -8,10 +8,9 @@ from tests.support.harness import ServiceHarness
 from tests.workers.order_snapshots import new_order_id
 from tests.workers.warehouse.shop import (
     cancel,
-    confirm,
     create_product,
+    dispatch,
     place,
-    request_dispatch,
     request_restock,
     reservation_of,
     stock_changes,
@@ -38,8 +37,7 @@ def test_stock_figures_add_up_after_a_random_day(warehouse: ServiceHarness) -> N
             cancel(warehouse, order_id, orders[order_id])
         elif action == "dispatch" and orders:
             order_id = rng.choice(sorted(orders))
-            confirm(warehouse, order_id, orders[order_id])
-            request_dispatch(warehouse, order_id)
+            dispatch(warehouse, order_id, orders[order_id])
         elif action == "restock":
             product_id = rng.choice(sorted(OPENING))
             restocked[product_id] += 2

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from tests.support.harness import ServiceHarness
 from tests.workers.order_snapshots import new_order_id
-from tests.workers.warehouse.shop import Stock, cancel, confirm, create_product, place, request_dispatch, stock_of
+from tests.workers.warehouse.shop import Stock, cancel, confirm, create_product, dispatch, place, stock_of
 from workers.eventing.retention import Housekeeping, RetentionPolicy
 from workers.eventing.tables import backbone_tables
 
@@ -20,7 +20,7 @@ def test_a_dispatched_orders_events_redelivered_after_the_inbox_forgot_them_move
     order_id = new_order_id()
     history = [create_product(warehouse, 1, opening_stock=5), place(warehouse, order_id, LINES)]
     warehouse.run_until_idle()
-    history += [confirm(warehouse, order_id, LINES), request_dispatch(warehouse, order_id)]
+    history += [confirm(warehouse, order_id, LINES), dispatch(warehouse, order_id, LINES)]
     warehouse.run_until_idle()
     before = stock_of(warehouse, 1)
     assert before is not None and (before.on_hand, before.reserved) == (3, 0)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from workers.warehouse.reservation import Need, Shelf, Status, may_dispatch, needs_of, plan_reservation
+from workers.warehouse.reservation import Need, Shelf, needs_of, plan_reservation
 
 
 def test_needs_are_summed_per_product_in_product_order() -> None:
@@ -26,20 +24,3 @@ def test_one_short_product_makes_the_whole_order_infeasible() -> None:
 def test_the_refusal_names_every_short_and_every_unknown_product() -> None:
     plan = plan_reservation([Need(1, 1), Need(2, 1), Need(9, 1)], {1: Shelf("MUG", 0), 2: Shelf("KETTLE", 0)})
     assert plan.refusal == "out of stock: MUG, KETTLE; unknown product: 9"
-
-
-@pytest.mark.parametrize(
-    ("status", "confirmed", "requested", "expected"),
-    [
-        ("held", True, True, True),
-        ("held", True, False, False),
-        ("held", False, True, False),
-        ("released", True, True, False),
-        ("dispatched", True, True, False),
-        ("cancelled", True, True, False),
-    ],
-)
-def test_goods_leave_only_for_a_held_confirmed_order_a_clerk_asked_to_dispatch(
-    status: Status, confirmed: bool, requested: bool, expected: bool
-) -> None:
-    assert may_dispatch(status, confirmed, requested) is expected
