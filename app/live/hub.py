@@ -21,8 +21,9 @@ import redis.asyncio as aioredis
 from app.live.direct import DirectSender
 from app.stream_ids import id_key
 from workers.contracts import REGISTRY
-from workers.eventing.redis_client import SOCKET_TIMEOUT_S, TRANSIENT_ERRORS
+from workers.eventing.redis_client import TRANSIENT_ERRORS, connect_async
 from workers.eventing.registry import MalformedEvent, UnknownEventType
+from workers.eventing.settings import RedisTarget
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +245,7 @@ class Mailbox:
 class Hub:
     """The web process's stream readers and the mailboxes they fill."""
 
-    def __init__(self, redis_url: str, streams: Iterable[str]) -> None:
+    def __init__(self, redis_url: str | RedisTarget, streams: Iterable[str]) -> None:
         self.redis_url = redis_url
         self.streams = list(streams)
         self.last_ids: dict[str, str] = {}
@@ -327,7 +328,7 @@ class Hub:
         """Follow one stream forever, from its end at start-up, surviving Redis restarts and bugs."""
         # Its own client: a blocking read holds a connection, and a broken one is dropped
         # without disturbing the other readers.
-        client = aioredis.Redis.from_url(self.redis_url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=1.0)
+        client = connect_async(self.redis_url)
         delay = RETRY_FIRST_S
         loop = asyncio.get_running_loop()
         try:

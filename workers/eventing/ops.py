@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     retry.add_argument("dlq_id")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    client = connect(settings.redis_url)
+    client = connect(settings.redis)
     if args.command == "status":
         print("\n".join(status(client, settings)))
     elif args.command == "trim":

@@ -68,7 +68,7 @@ def open_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
     db = Database(settings.database_url(spec.name), spec.metadata)
     db.create_tables()
     outbox = Outbox(db, spec.name, spec.registry)
-    return Runtime(spec.name, settings, db, outbox, connect(settings.redis_url))
+    return Runtime(spec.name, settings, db, outbox, connect(settings.redis))
 
 
 def consumer_settings(settings: Settings, **overrides: Any) -> ConsumerSettings:
@@ -116,7 +116,7 @@ def run_service(spec: ServiceSpec, settings: Settings | None = None) -> None:
     consumer = Consumer(
         runtime.outbox, runtime.client, spec.name, wiring.handlers, settings=wiring.consumer, ticks=wiring.ticks
     )
-    log.info("%s started (database %r, redis %s)", spec.name, runtime.db, settings.redis_url)
+    log.info("%s started (database %r, redis %s)", spec.name, runtime.db, settings.redis)
     try:
         consumer.run(stop)
     finally:

@@ -2,6 +2,8 @@
 
 ``DATA_DIR``, ``REDIS_PORT`` and ``PORT`` relocate a whole stack, so two can run side
 by side; ``REDIS_URL`` and ``<SERVICE>_DATABASE_URL`` point at other servers.
+``REDIS_SENTINELS`` (``host:port,...``) and ``REDIS_SENTINEL_MASTER`` find the Redis
+primary through Sentinel instead of ``REDIS_URL`` (whose database number still counts).
 """
 
 from __future__ import annotations
@@ -17,6 +19,30 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class RedisTarget:
+    """Where the backbone's Redis is, and how many replicas must hold a publish.
+
+    ``sentinels`` empty: ``url`` is the server. Otherwise the primary named ``master``
+    is asked of the sentinels on every (re)connect, so a failover needs no restart.
+    ``wait_replicas`` > 0: a pipeline that ``XADD``s ends with ``WAIT`` and fails
+    unless that many replicas confirm within ``wait_timeout_ms`` (``REDIS_WAIT_REPLICAS``,
+    1 by default under Sentinel, else 0; ``REDIS_WAIT_TIMEOUT_MS``).
+    """
+
+    url: str
+    sentinels: tuple[tuple[str, int], ...] = ()
+    master: str = ""
+    wait_replicas: int = 0
+    wait_timeout_ms: int = 500
+
+    def __str__(self) -> str:
+        if not self.sentinels:
+            return self.url
+        where = ",".join(f"{host}:{port}" for host, port in self.sentinels)
+        return f"sentinel {self.master}@{where} (WAIT {self.wait_replicas} {self.wait_timeout_ms}ms)"
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     redis_url: str
@@ -29,6 +55,21 @@ class Settings:
         port = _int(env, "REDIS_PORT", 6380)
         redis_url = env.get("REDIS_URL") or f"redis://127.0.0.1:{port}/0"
         return cls(data_dir=data_dir, redis_url=redis_url, environ=env)
+
+    @property
+    def redis(self) -> RedisTarget:
+        """The backbone's Redis: ``REDIS_URL``, or a primary found through Sentinel."""
+        sentinels = _sentinels(self.environ.get("REDIS_SENTINELS") or "")
+        master = self.text("REDIS_SENTINEL_MASTER")
+        if sentinels and not master:
+            raise SettingsError("REDIS_SENTINELS needs REDIS_SENTINEL_MASTER (the name the sentinels monitor)")
+        return RedisTarget(
+            url=self.redis_url,
+            sentinels=sentinels,
+            master=master,
+            wait_replicas=self.integer("REDIS_WAIT_REPLICAS", 1 if sentinels else 0),
+            wait_timeout_ms=self.integer("REDIS_WAIT_TIMEOUT_MS", 500),
+        )
 
     def database_url(self, service: str) -> str:
         """``<SERVICE>_DATABASE_URL``, or the service's own SQLite file under the data dir."""
@@ -67,3 +108,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 0:
         raise SettingsError(f"{name} must not be negative")
     return value
+
+
+def _sentinels(raw: str) -> tuple[tuple[str, int], ...]:
+    found: list[tuple[str, int]] = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit():
+            raise SettingsError(f"REDIS_SENTINELS wants host:port,host:port..., not {item!r}")
+        found.append((host, int(port)))
+    return tuple(found)

@@ -33,6 +33,7 @@ from workers.eventing import (
 )
 from workers.eventing.outbox import Published
 from workers.eventing.redis_client import connect
+from workers.eventing.settings import RedisTarget
 from workers.eventing.tables import backbone_tables
 
 GROUP = "tester"
@@ -106,7 +107,7 @@ def service_metadata() -> MetaData:
 class Node:
     """One service instance: its own database (tables created), outbox and Redis client."""
 
-    def __init__(self, name: str, database_url: str, redis_url: str, events: Events) -> None:
+    def __init__(self, name: str, database_url: str, redis_url: str | RedisTarget, events: Events) -> None:
         self.name = name
         self.events = events
         self.db = Database(database_url, service_metadata())
