@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test test-fast screenshots lint bench chaos soak install clean
+.PHONY: run test test-fast screenshots lint bench chaos soak scale install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,13 @@ run: install
 	scripts/ensure-redis.sh
 	mkdir -p $(DATA_DIR)/redis
 	$(VENV)/bin/honcho start -f Procfile
+
+## make scale: two web processes behind HAProxy on PORT, two replicas of every worker, one
+## projector, PostgreSQL per service, Redis with a replica and three sentinels; Ctrl-C stops it.
+scale: install
+	scripts/ensure-redis.sh
+	scripts/ensure-scale.sh
+	$(PY) -m scale
 
 ## make test: the whole suite, against real Redis servers, SQLite, PostgreSQL and Chromium.
 test: install

@@ -11,7 +11,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -28,13 +27,14 @@ from app.live.direct import KeepRawSend
 from app.live.hub import Hub
 from app.projector.bootstrap import SERVICE
 from app.roles import Role
+from app.served_by import ServedBy
 from app.state import Gateway
 from app.tables import METADATA
 from app.web import ROOT
 from workers.contracts import REGISTRY
 from workers.eventing import Database, Outbox, Settings
 from workers.eventing.after_commit import AfterCommitPublisher
-from workers.eventing.redis_client import SOCKET_TIMEOUT_S
+from workers.eventing.redis_client import connect_async
 from workers.eventing.tables import backbone_tables
 
 log = logging.getLogger(__name__)
@@ -88,19 +88,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         for (user, password), role in staff:
             clerks.ensure_clerk(db, user, password, role)
         outbox = Outbox(db, SERVICE, REGISTRY)
-        async_client = aioredis.Redis.from_url(
-            settings.redis_url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=1.0
-        )
+        async_client = connect_async(settings.redis)
         publisher = AfterCommitPublisher(outbox, async_client)
         await publisher.start()
-        hub = Hub(settings.redis_url, LIVE_STREAMS)
+        hub = Hub(settings.redis, LIVE_STREAMS)
         await hub.start()
         app.state.secret_key = secret_key(settings)
         app.state.login_throttle = LoginThrottle(
             attempts=settings.integer("LOGIN_ATTEMPTS_PER_MINUTE", 10), window_s=60.0
         )
         app.state.gateway = Gateway(settings=settings, db=db, outbox=outbox, redis=async_client, hub=hub)
-        log.info("gateway started (database %r, redis %s)", db, settings.redis_url)
+        log.info("gateway started (database %r, redis %s)", db, settings.redis)
         try:
             yield
         finally:
@@ -118,7 +116,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(BodyLimit), Middleware(KeepRawSend)],
+        middleware=[
+            Middleware(ServedBy, instance=settings.text("WEB_INSTANCE")),
+            Middleware(BodyLimit),
+            Middleware(KeepRawSend),
+        ],
         exception_handlers={
             ApiError: on_api_error,
             HTTPException: on_http_error,
