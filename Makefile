@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test test-fast screenshots lint bench chaos soak scale install clean
+.PHONY: run test test-fast screenshots lint bench chaos soak scale failover install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ scale: install
 	scripts/ensure-redis.sh
 	scripts/ensure-scale.sh
 	$(PY) -m scale
+
+## make failover: the scaled layout under load, its Redis primary and a web process kill -9ed; once
+## with WAIT (nothing lost) and once without (how many acknowledged events are lost). Also in make test.
+failover: install
+	scripts/ensure-redis.sh
+	scripts/ensure-scale.sh
+	$(PY) -m scale.failover
+	$(PY) -m scale.failover --no-wait
 
 ## make test: the whole suite, against real Redis servers, SQLite, PostgreSQL and Chromium.
 test: install

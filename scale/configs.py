@@ -91,5 +91,7 @@ frontend shop
 
 backend web
     balance roundrobin
+    # Which web process took a request or a socket (a 101 carries no header of the app's own).
+    http-response set-header X-Balanced-To %s
 {servers}
 """
