@@ -1,8 +1,8 @@
 """The failover run: the scaled layout under load, its Redis primary and one web process killed.
 
-Orders go through HAProxy while, a third of the way in, the replica falls behind (it
-is frozen for ``LAG_S``, as a replica on a busy or distant machine would be) and the
-primary is ``kill -9``ed; Sentinel promotes the replica and the killed node comes back
+Orders go through HAProxy while, a third of the way in, the replica is cut off for
+``LAG_S`` (frozen, its replication link closed: a partition, or a replica on a busy
+machine) and then the primary is ``kill -9``ed; Sentinel promotes the replica and the killed node comes back
 as the new replica. Later one web process is ``kill -9``ed; the balancer sends clients
 to the other, and WebSocket clients that were on it reconnect with their cursor and
 are replayed what they missed. Then the chaos run's checkers judge the outcome.
@@ -41,8 +41,8 @@ from workers.eventing.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# How long the replica lags before the primary dies: below the sentinels' down-after
-# time (1 s), so they still count it a healthy replica to promote.
+# How long the replica is cut off before the primary dies: below the sentinels'
+# down-after time (1 s), so they still count it a healthy replica to promote.
 LAG_S = 0.6
 
 
@@ -157,13 +157,18 @@ def _faults(
     time.sleep(load_time * 0.3)
     replicated = stack.replicated
     old = replicated.primary_port()
-    replica = replicated.replica
+    primary, replica = replicated.primary, replicated.replica
+    # Cut the replica off: frozen, it cannot reconnect, and with its link closed the
+    # primary's writes stop at the primary (freezing alone would leave them queued in
+    # the replica's socket buffer, to be read once it wakes).
     replica.pause()
+    with primary.client() as client:
+        client.client_kill_filter(_type="replica")
     time.sleep(LAG_S)
     killed_at = time.monotonic()
-    replicated.primary.kill()
+    primary.kill()
     replica.resume()
-    note(f"replica lagged {LAG_S}s, then kill -9 of the Redis primary (port {old})")
+    note(f"replica cut off for {LAG_S}s, then kill -9 of the Redis primary (port {old})")
     new = replicated.wait_promoted(old)
     report.failover_s = time.monotonic() - killed_at
     note(f"Sentinel promoted the replica (port {new}) after {report.failover_s:.1f}s")
