@@ -42,7 +42,7 @@ def single_publish_ms(node: Node, stream: str, rounds: int = 300) -> float:
 def main(argv: list[str]) -> None:
     events = int(argv[0]) if argv else 20_000
     with tempfile.TemporaryDirectory(prefix="wait-cost-") as scratch, ReplicatedRedis(Path(scratch) / "redis") as redis:
-        for wait in (0, 1, 0, 1):
+        for wait in (0, 1) * 3:
             unique = f"w{wait}{time.monotonic_ns()}"
             kinds = event_types(unique)
             node = Node("service", f"sqlite:///{scratch}/{unique}.sqlite3", redis.target(wait_replicas=wait), kinds)
