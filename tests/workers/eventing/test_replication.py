@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +12,9 @@ import redis
 from tests.support.sentinel import ReplicatedRedis
 from tests.support.waiting import wait_until
 from tests.workers.eventing.support import Events, Node, stream_event_ids
+from workers.eventing.after_commit import AfterCommitPublisher
 from workers.eventing.redis_client import NotReplicated, connect, connect_async
-from workers.eventing.settings import Settings
+from workers.eventing.settings import Settings, SettingsError
 
 
 @pytest.fixture
@@ -35,6 +37,13 @@ def test_sentinel_settings_turn_waiting_for_a_replica_on_by_default() -> None:
     assert target.sentinels == (("127.0.0.1", 1), ("127.0.0.1", 2))
     assert (target.master, target.wait_replicas) == ("shop", 1)
     assert Settings.from_env({}).redis.wait_replicas == 0
+
+
+def test_sentinel_addresses_that_are_not_host_and_port_are_refused() -> None:
+    with pytest.raises(SettingsError, match="REDIS_SENTINELS"):
+        _ = Settings.from_env({"REDIS_SENTINELS": "127.0.0.1", "REDIS_SENTINEL_MASTER": "shop"}).redis
+    with pytest.raises(SettingsError, match="REDIS_SENTINEL_MASTER"):
+        _ = Settings.from_env({"REDIS_SENTINELS": "127.0.0.1:26379"}).redis
 
 
 def test_the_relay_marks_rows_sent_once_the_replica_holds_them(
@@ -85,6 +94,29 @@ async def test_the_asyncio_client_waits_for_the_replica_too(replicated: Replicat
             replicated.replica.resume()
     finally:
         await client.aclose()
+
+
+async def test_the_gateways_own_publishing_leaves_unconfirmed_rows_to_the_relay(
+    confirmed_node: Node, replicated: ReplicatedRedis, events: Events
+) -> None:
+    client = connect_async(replicated.target(wait_replicas=1))
+    publisher = AfterCommitPublisher(confirmed_node.outbox, client, settle_s=0.2)
+    await publisher.start()
+    try:
+        replicated.replica.pause()
+        try:
+            published = await asyncio.to_thread(confirmed_node.publish, 1, 2)
+            await asyncio.to_thread(wait_until, lambda: publisher.deferring, 10, "the publisher never gave up")
+            assert confirmed_node.outbox.backlog() == 2
+        finally:
+            replicated.replica.resume()
+    finally:
+        await publisher.stop()
+        await client.aclose()
+
+    assert await asyncio.to_thread(confirmed_node.relay().drain) == 2
+    with replicated.replica.client() as replica:
+        assert set(stream_event_ids(replica, events.stream)) == {e.id for e in published}
 
 
 def test_a_client_follows_a_failover_to_the_promoted_replica_without_a_restart(
