@@ -6,6 +6,8 @@ processes one by one, so it can ``kill -9`` any of them.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +90,14 @@ class Layout:
         primary must come back as primary, and the sentinels must remember it.
         """
         ports = self.ports
+        stamp = self.data_dir / "scale" / "ports.json"
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        wanted = json.dumps(dataclasses.asdict(ports))
+        if stamp.exists() and stamp.read_text() != wanted:
+            # Other ports (PORT or REDIS_PORT changed): the kept files would name the old ones.
+            for old in stamp.parent.glob("*.conf"):
+                old.unlink()
+        stamp.write_text(wanted)
         nodes = {"primary": (ports.primary, None), "replica": (ports.replica, ports.primary)}
         for name, (port, replica_of) in nodes.items():
             directory = self.redis_dir / name
