@@ -5,13 +5,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 
 from tests.support.sentinel import ReplicatedRedis
 from tests.support.waiting import wait_until
-from tests.workers.eventing.support import Events, Node, stream_event_ids
+from tests.workers.eventing.support import (
+    Events,
+    Node,
+    add_to_stream,
+    caught_up,
+    new_envelope,
+    running,
+    stream_event_ids,
+)
+from workers.eventing import Received, UnitOfWork
 from workers.eventing.after_commit import AfterCommitPublisher
 from workers.eventing.redis_client import NotReplicated, connect, connect_async
 from workers.eventing.settings import Settings, SettingsError
@@ -76,6 +86,31 @@ def test_with_the_replica_not_answering_rows_stay_unsent_and_go_out_when_it_is_b
     # The first attempt reached the primary: the copies are there, and inboxes absorb them.
     with replicated.replica.client() as replica:
         assert stream_event_ids(replica, events.stream) == [e.id for e in published] * 2
+
+
+def test_what_a_consumer_publishes_stays_unsent_while_no_replica_confirms_it(
+    confirmed_node: Node, replicated: ReplicatedRedis, events: Events
+) -> None:
+    def follow(event: Received[Any], uow: UnitOfWork) -> None:
+        uow.publish(events.followed(n=event.data.n), aggregate_id=f"followed-{event.data.n}", aggregate_version=1)
+
+    consumer = confirmed_node.consumer({events.happened.TYPE: follow})
+    with replicated.primary.client() as primary:
+        add_to_stream(primary, events.registry, new_envelope(events.happened(n=1)))
+        replicated.replica.pause()
+        try:
+            with running(consumer, confirmed_node.relay()):
+                wait_until(lambda: primary.xlen(events.followed.STREAM), 30, "the follow-up on the primary")
+                wait_until(lambda: caught_up(primary, events.stream), 30, "the consumer done with its entry")
+                # On the primary, but not on the replica: not sent, whoever published it.
+                assert confirmed_node.outbox.backlog() == 1
+        finally:
+            replicated.replica.resume()
+
+    with running(confirmed_node.relay()):
+        wait_until(lambda: confirmed_node.outbox.backlog() == 0, 30, "the row sent once the replica is back")
+    with replicated.replica.client() as replica:
+        assert replica.xlen(events.followed.STREAM) >= 1
 
 
 async def test_the_asyncio_client_waits_for_the_replica_too(replicated: ReplicatedRedis, unique: str) -> None:
