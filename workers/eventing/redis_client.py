@@ -70,6 +70,8 @@ def _confirm_wait(pipe: Any, target: RedisTarget) -> bool:
 
 def _check_wait(results: list[Any], target: RedisTarget) -> list[Any]:
     confirmed = results.pop()
+    if isinstance(confirmed, Exception):  # execute(raise_on_error=False) hands errors back
+        raise NotReplicated(f"WAIT failed: {confirmed}") from confirmed
     if int(confirmed) < target.wait_replicas:
         raise NotReplicated(
             f"{confirmed} of {target.wait_replicas} replicas confirmed within {target.wait_timeout_ms} ms"

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+MAX_WAIT_TIMEOUT_MS = 4_000
+
 
 class SettingsError(ValueError):
     """An environment variable has a value the system cannot use."""
@@ -63,12 +65,17 @@ class Settings:
         master = self.text("REDIS_SENTINEL_MASTER")
         if sentinels and not master:
             raise SettingsError("REDIS_SENTINELS needs REDIS_SENTINEL_MASTER (the name the sentinels monitor)")
+        wait_timeout_ms = self.integer("REDIS_WAIT_TIMEOUT_MS", 500)
+        # WAIT 0 blocks for ever, and a wait past the clients' 5 s socket timeout would
+        # look like a dead connection.
+        if not 0 < wait_timeout_ms <= MAX_WAIT_TIMEOUT_MS:
+            raise SettingsError(f"REDIS_WAIT_TIMEOUT_MS must be between 1 and {MAX_WAIT_TIMEOUT_MS}")
         return RedisTarget(
             url=self.redis_url,
             sentinels=sentinels,
             master=master,
             wait_replicas=self.integer("REDIS_WAIT_REPLICAS", 1 if sentinels else 0),
-            wait_timeout_ms=self.integer("REDIS_WAIT_TIMEOUT_MS", 500),
+            wait_timeout_ms=wait_timeout_ms,
         )
 
     def database_url(self, service: str) -> str:

@@ -54,6 +54,8 @@ def test_sentinel_addresses_that_are_not_host_and_port_are_refused() -> None:
         _ = Settings.from_env({"REDIS_SENTINELS": "127.0.0.1", "REDIS_SENTINEL_MASTER": "shop"}).redis
     with pytest.raises(SettingsError, match="REDIS_SENTINEL_MASTER"):
         _ = Settings.from_env({"REDIS_SENTINELS": "127.0.0.1:26379"}).redis
+    with pytest.raises(SettingsError, match="REDIS_WAIT_TIMEOUT_MS"):
+        _ = Settings.from_env({"REDIS_WAIT_TIMEOUT_MS": "10000"}).redis
 
 
 def test_the_relay_marks_rows_sent_once_the_replica_holds_them(
