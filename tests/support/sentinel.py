@@ -91,7 +91,9 @@ class ReplicatedRedis:
         }
         self.sentinels = [self._sentinel(index, free_port(), first) for index in range(1, 4)]
 
-    def target(self, wait_replicas: int = 1, wait_timeout_ms: int = 300) -> RedisTarget:
+    def target(self, wait_replicas: int = 1, wait_timeout_ms: int = 3000) -> RedisTarget:
+        # Generous: on a loaded machine a healthy replica may take a while to confirm, and
+        # a test that expects it to must not fail on timing.
         return RedisTarget(
             url="redis://127.0.0.1/0",
             sentinels=tuple(("127.0.0.1", s.port) for s in self.sentinels),
