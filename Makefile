@@ -72,6 +72,7 @@ lint: $(BENCH_STAMP)
 ## Smaller: BENCH_EVENTS=5000 BENCH_ROUNDS=1 BENCH_SOCKETS=200 BENCH_ORDERS=300 BENCH_RATE_S=5 make bench
 bench: $(BENCH_STAMP)
 	scripts/ensure-redis.sh
+	scripts/ensure-scale.sh
 	$(PY) -m bench
 
 ## make chaos: orders through the whole stack under kill -9, Redis crashes, SIGSTOP and duplicates;

@@ -24,6 +24,7 @@ HTTP ceiling of this machine and the floor of the latency path.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import math
@@ -135,21 +136,46 @@ class EndToEndResult:
     bare_burst: Burst
     stack_rate: Rate
     bare_rate: Rate
+    # The scaled layout's burst (``make scale``), or why it was not run.
+    scaled_burst: Burst | None = None
+    scaled_skipped: str | None = None
 
 
 def run(workdir: Path, settings: LoadSettings | None = None) -> EndToEndResult:
     """The baseline first (a few seconds), then the stack."""
     settings = settings or LoadSettings.from_env()
     bare_burst, bare_rate = _run_baseline(settings)
-    stack_burst, stack_rate = _run_stack(workdir / "stack", settings)
-    return EndToEndResult(settings, stack_burst, bare_burst, stack_rate, bare_rate)
+    stack_burst, stack_rate = _run_stack(HonchoStack(workdir / "stack"), settings)
+    assert stack_rate is not None
+    scaled_burst, skipped = _run_scaled(workdir / "scaled", settings)
+    return EndToEndResult(settings, stack_burst, bare_burst, stack_rate, bare_rate, scaled_burst, skipped)
+
+
+def _run_scaled(data_dir: Path, settings: LoadSettings) -> tuple[Burst | None, str | None]:
+    """The same burst through ``make scale``'s layout: two web processes behind HAProxy, two
+    replicas of every worker, PostgreSQL per service, Redis with Sentinel (``BENCH_SCALED=0``: off)."""
+    if os.environ.get("BENCH_SCALED", "1") == "0":
+        return None, "BENCH_SCALED=0"
+    from scale.bench import COMMAND, drop_databases, scaled_env  # PostgreSQL and HAProxy only from here
+    from scale.databases import database_urls
+
+    prefix = f"bench_{os.getpid()}"
+    try:
+        # The URLs in the stack's own environment: the quiet check reads the same databases.
+        env = {**scaled_env(prefix), **database_urls(prefix)}
+        burst, _rate = _run_stack(HonchoStack(data_dir, env=env, command=COMMAND), settings, with_rate=False)
+    except Exception as exc:  # noqa: BLE001 - the single-process figures stand on their own
+        return None, f"not run: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    finally:
+        with contextlib.suppress(Exception):  # no PostgreSQL: nothing was made, and the reason is above
+            drop_databases(prefix)
+    return burst, None
 
 
 # --- the stack ---
 
 
-def _run_stack(data_dir: Path, settings: LoadSettings) -> tuple[Burst, Rate]:
-    stack = HonchoStack(data_dir)
+def _run_stack(stack: HonchoStack, settings: LoadSettings, *, with_rate: bool = True) -> tuple[Burst, Rate | None]:
     stack.start()
     try:
         client = redis.Redis.from_url(stack.redis_url)
@@ -161,8 +187,10 @@ def _run_stack(data_dir: Path, settings: LoadSettings) -> tuple[Burst, Rate]:
                 "burst", {"port": stack.port, "orders": settings.warmup, "clients": 4, "product_ids": product_ids}
             )
             wait_for_quiet(client, env_settings, quiet_s=1.0, timeout=QUIET_TIMEOUT_S)
-        rate = _rate(stack.port, settings, product_ids, first=settings.warmup)
-        wait_for_quiet(client, env_settings, quiet_s=1.0, timeout=QUIET_TIMEOUT_S)
+        rate = None
+        if with_rate:
+            rate = _rate(stack.port, settings, product_ids, first=settings.warmup)
+            wait_for_quiet(client, env_settings, quiet_s=1.0, timeout=QUIET_TIMEOUT_S)
 
         names = stack.processes()
         idle_before = procstat.cpu_seconds(names)
@@ -362,7 +390,11 @@ def report(result: EndToEndResult) -> str:
             _ms(b.confirm_ms, 99),
             f"{b.generator_share:.1%}",
         ]
-        for name, b in (("whole stack (honcho)", ours), ("bare Starlette 202", bare))
+        for name, b in (
+            ("whole stack (honcho)", ours),
+            *((("scaled: 2 web + HAProxy, 2x workers", result.scaled_burst),) if result.scaled_burst else ()),
+            ("bare Starlette 202", bare),
+        )
     ]
     cpu_rows = [
         [name, f"{seconds * 1000:,.0f}", f"{ours.cpu_ms_per_order(name):.2f}"]
@@ -435,6 +467,11 @@ def report(result: EndToEndResult) -> str:
         table(
             ["server", "202", "POST/s", "confirmed/s", "POST p50", "POST p99", "conf p50", "conf p99", "gen CPU"],
             burst_rows,
+        ),
+        *(
+            [f"scaled layout (PostgreSQL per service, Redis with Sentinel and WAIT): {result.scaled_skipped}"]
+            if result.scaled_skipped
+            else []
         ),
         "",
         "(c) CPU over the burst, from /proc (utime+stime), until every group caught up and every outbox emptied:",

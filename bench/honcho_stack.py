@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -42,8 +42,12 @@ def started_pids(log: str) -> dict[int, str]:
 class HonchoStack:
     """``honcho start -f Procfile`` with ``PORT``, ``REDIS_PORT`` and ``DATA_DIR`` of its own."""
 
-    def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, env: Mapping[str, str] | None = None, command: Sequence[str] | None = None
+    ) -> None:
         self.data_dir = data_dir
+        # ``honcho start -f Procfile`` by default; the scaled layout (``scale.bench``) runs its own.
+        self.command = list(command) if command is not None else None
         self.port = free_port()
         self.redis_port = free_port()
         if FORBIDDEN_PORT in (self.port, self.redis_port):
@@ -78,7 +82,7 @@ class HonchoStack:
         self._log = self.log_path.open("ab")
         honcho = Path(sys.executable).with_name("honcho")
         self._process = subprocess.Popen(
-            [str(honcho), "start", "-f", "Procfile"],
+            self.command or [str(honcho), "start", "-f", "Procfile"],
             cwd=ROOT,
             env=self.env,
             stdin=subprocess.DEVNULL,
