@@ -11,13 +11,13 @@ from __future__ import annotations
 import hmac
 import secrets
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from app.errors import ApiError
+from app.site import site
 
 CSRF_COOKIE = "storefront_csrf"
 CSRF_FIELD = "csrf_token"
@@ -49,12 +49,7 @@ def remember(request: Request, response: Response) -> None:
 
 async def checked_form(request: Request) -> FormData:
     """The posted form, after the request has proved it comes from our own page."""
-    if request.headers.get("sec-fetch-site") == "cross-site":
-        raise ApiError(403, "Cross-site requests are not allowed.")
-    origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
-        raise ApiError(403, "Cross-site requests are not allowed.")
-    if origin == "null":
+    if site(request).from_elsewhere(request):
         raise ApiError(403, "Cross-site requests are not allowed.")
     form = await request.form(max_files=0, max_fields=50, max_part_size=64 * 1024)
     sent: Any = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
@@ -27,6 +28,7 @@ from app.live import sockets
 from app.live.direct import KeepRawSend
 from app.live.hub import Hub
 from app.projector.bootstrap import SERVICE
+from app.site import Site
 from app.state import Gateway
 from app.tables import METADATA
 from app.web import ROOT
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     user, password = clerk_credentials(settings)
     projector_lag_bound(settings)  # a bad value fails here, not at the first health check
+    site = Site.from_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -91,7 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await async_client.aclose()
             db.dispose()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             *health.ROUTES,
             *api.ROUTES,
@@ -100,10 +103,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(BodyLimit), Middleware(KeepRawSend)],
+        middleware=[
+            # First: a request for another host never reaches a route (nor a redirect built from it).
+            Middleware(TrustedHostMiddleware, allowed_hosts=list(site.allowed_hosts), www_redirect=False),
+            Middleware(BodyLimit),
+            Middleware(KeepRawSend),
+        ],
         exception_handlers={
             ApiError: on_api_error,
             HTTPException: on_http_error,
             Exception: on_unexpected_error,
         },
     )
+    app.state.site = site
+    return app
