@@ -8,6 +8,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.cookies import delete_cookie, set_cookie
+
 CART_COOKIE = "storefront_cart"
 MAX_LINES = 50
 MAX_QUANTITY = 99
@@ -36,12 +38,10 @@ def read_cart(request: Request) -> dict[int, int]:
 
 def write_cart(request: Request, response: Response, cart: dict[int, int]) -> None:
     if not cart:
-        response.delete_cookie(CART_COOKIE, path="/")
+        delete_cookie(request, response, CART_COOKIE)
         return
     value = _serializer(request).dumps({str(k): v for k, v in list(cart.items())[:MAX_LINES]})
-    response.set_cookie(
-        CART_COOKIE, value, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/"
-    )
+    set_cookie(request, response, CART_COOKIE, value)
 
 
 def add(cart: dict[int, int], product_id: int, quantity: int) -> dict[int, int]:

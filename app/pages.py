@@ -15,10 +15,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from app import cart, clerks, csrf, paths, read_model
+from app import cart, clerks, client, csrf, paths, read_model
 from app.access import clerks_only, public
 from app.auth import SESSION_COOKIE
 from app.checkout import PAYMENT_METHODS
+from app.cookies import delete_cookie, set_cookie
 from app.errors import ApiError, InvalidInput
 from app.ordering import order_for_owner_at, place_order
 from app.state import gateway
@@ -36,14 +37,14 @@ PAYMENT_LABELS = {
 
 
 def page(handler: Page) -> Page:
-    """Load the clerk (if any) before a page handler and keep the CSRF cookie after it."""
+    """Load the clerk (if any) before a page handler and set the client cookie after it (if new)."""
 
     @wraps(handler)
     async def wrapper(request: Request) -> Response:
         token = request.cookies.get(SESSION_COOKIE)
         request.state.clerk = await run_in_threadpool(clerks.session_for, gateway(request).db, token)
         response = await handler(request)
-        csrf.remember(request, response)
+        client.remember(request, response)
         return response
 
     return wrapper
@@ -200,16 +201,8 @@ async def login(request: Request) -> Response:
     await run_in_threadpool(clerks.logout, gateway(request).db, request.cookies.get(SESSION_COOKIE))
     token, _session = result
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        max_age=clerks.SESSION_TTL_S,
-        path="/",
-    )
-    csrf.rotate(request)
+    # The session's forms get new CSRF tokens: they are bound to the session.
+    set_cookie(request, response, SESSION_COOKIE, token, max_age=clerks.SESSION_TTL_S)
     return response
 
 
@@ -219,8 +212,7 @@ async def logout(request: Request) -> Response:
     await csrf.checked_form(request)
     await run_in_threadpool(clerks.logout, gateway(request).db, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    csrf.rotate(request)
+    delete_cookie(request, response, SESSION_COOKIE)
     return response
 
 

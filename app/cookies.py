@@ -1,0 +1,19 @@
+"""Setting the shop's cookies, all with the same attributes: HttpOnly, SameSite=Lax, path /."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+def secure(request: Request) -> bool:
+    """Whether cookies get ``Secure``: when the request came over https."""
+    return request.url.scheme == "https"
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None = None) -> None:
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax", secure=secure(request), path="/")
+
+
+def delete_cookie(request: Request, response: Response, name: str) -> None:
+    response.delete_cookie(name, httponly=True, samesite="lax", secure=secure(request), path="/")
