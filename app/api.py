@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app import clerks, paths, read_model
+from app import clerks, client, paths, read_model
 from app.access import clerks_only, public
 from app.auth import bearer_token
 from app.bodies import read_json
@@ -36,7 +36,7 @@ async def list_products(request: Request) -> Response:
 async def create_order(request: Request) -> Response:
     body = await read_json(request)
     key = request.headers.get("idempotency-key")
-    response = await run_in_threadpool(place_order, gateway(request).outbox, body, key)
+    response = await run_in_threadpool(place_order, gateway(request).outbox, body, key, client.scope(request))
     return JSONResponse(response, status_code=202, headers={"Location": f"/api/orders/{response['order_id']}"})
 
 

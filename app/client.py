@@ -40,3 +40,14 @@ def remember(request: Request, response: Response) -> None:
     new = getattr(request.state, "new_client_id", None)
     if new:
         set_cookie(request, response, CLIENT_COOKIE, new)
+
+
+def scope(conn: HTTPConnection) -> str:
+    """Whose idempotency keys a request uses: its client cookie's, else its address's.
+
+    A key sent from another client is another key, so it can never return someone else's order.
+    """
+    known = client_id(conn)
+    if known is not None:
+        return f"client:{known}"
+    return f"address:{conn.client.host if conn.client else 'unknown'}"

@@ -24,15 +24,25 @@ from workers.eventing import Outbox
 from workers.eventing.ids import uuid7
 
 
-def place_order(outbox: Outbox, body: Any, idempotency_key: str | None) -> dict[str, Any]:
-    """Validate and record a checkout; the same key and body give the same answer."""
+def place_order(outbox: Outbox, body: Any, idempotency_key: str | None, scope: str) -> dict[str, Any]:
+    """Validate and record a checkout; the same key and body from the same client give the same answer.
+
+    ``scope`` names the client (``app.client.scope``): the key is stored as a hash of
+    scope and key, so one client's key never finds another client's order.
+    """
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise ApiError(422, "Idempotency-Key must be 1 to 200 characters.", {"Idempotency-Key": "bad length"})
+    key = None if idempotency_key is None else scoped_key(scope, idempotency_key)
     try:
-        return _place(outbox, body, idempotency_key)
+        return _place(outbox, body, key)
     except IntegrityError:
         # A concurrent request with the same key won the race: answer as it did.
-        return _place(outbox, body, idempotency_key)
+        return _place(outbox, body, key)
+
+
+def scoped_key(scope: str, key: str) -> str:
+    """The stored form of a client's key (fixed length, whatever the key's)."""
+    return hashlib.sha256(f"{scope}\x00{key}".encode()).hexdigest()
 
 
 def _place(outbox: Outbox, body: Any, key: str | None) -> dict[str, Any]:

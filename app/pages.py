@@ -152,7 +152,8 @@ async def checkout(request: Request) -> Response:
         "items": [{"product_id": pid, "quantity": qty} for pid, qty in cart.read_cart(request).items()],
     }
     try:
-        placed = await run_in_threadpool(place_order, gateway(request).outbox, body, fields["idempotency_key"] or None)
+        key, scope = fields["idempotency_key"] or None, client.scope(request)
+        placed = await run_in_threadpool(place_order, gateway(request).outbox, body, key, scope)
     except InvalidInput as exc:
         return await _cart_page(request, fields, exc.fields, status=422)
     response = RedirectResponse(placed["tracking_url"], status_code=303)
