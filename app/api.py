@@ -13,7 +13,9 @@ from app import clerks, client, paths, read_model
 from app.access import clerks_only, public
 from app.auth import bearer_token
 from app.bodies import read_json
+from app.checkout import max_units
 from app.errors import ApiError, InvalidInput
+from app.limits import limits
 from app.ordering import order_for_owner, place_order
 from app.state import gateway
 from app.warehouse_requests import request_dispatch, request_restock
@@ -34,9 +36,12 @@ async def list_products(request: Request) -> Response:
 
 @public
 async def create_order(request: Request) -> Response:
+    await limits(request).check_checkout(request)
     body = await read_json(request)
     key = request.headers.get("idempotency-key")
-    response = await run_in_threadpool(place_order, gateway(request).outbox, body, key, client.scope(request))
+    gw = gateway(request)
+    cap = max_units(gw.settings)
+    response = await run_in_threadpool(place_order, gw.outbox, body, key, client.scope(request), cap)
     return JSONResponse(response, status_code=202, headers={"Location": f"/api/orders/{response['order_id']}"})
 
 
@@ -51,7 +56,7 @@ async def show_order(request: Request) -> Response:
 
 @public
 async def login(request: Request) -> Response:
-    request.app.state.login_throttle.check(request)
+    await limits(request).check_login(request)
     body = await read_json(request)
     if not isinstance(body, dict):
         raise InvalidInput({"body": "expected a JSON object"})

@@ -23,12 +23,12 @@ from app import api, clerks, health, pages
 from app.errors import ApiError, on_api_error, on_http_error, on_unexpected_error
 from app.health import projector_lag_bound
 from app.keys import secret_key
-from app.limits import BodyLimit, LoginThrottle
+from app.limits import BodyLimit, Limits
 from app.live import sockets
 from app.live.direct import KeepRawSend
 from app.live.hub import Hub
 from app.projector.bootstrap import SERVICE
-from app.site import Site
+from app.site import RefuseForeignApiWrites, Site
 from app.state import Gateway
 from app.tables import METADATA
 from app.web import ROOT
@@ -81,9 +81,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         hub = Hub(settings.redis_url, LIVE_STREAMS)
         await hub.start()
         app.state.secret_key = secret_key(settings)
-        app.state.login_throttle = LoginThrottle(
-            attempts=settings.integer("LOGIN_ATTEMPTS_PER_MINUTE", 10), window_s=60.0
-        )
+        app.state.limits = Limits(settings)
         app.state.gateway = Gateway(settings=settings, db=db, outbox=outbox, redis=async_client, hub=hub)
         log.info("gateway started (database %r, redis %s)", db, settings.redis_url)
         try:
@@ -92,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await hub.stop()
             await publisher.stop()
             await async_client.aclose()
+            await app.state.limits.close()
             db.dispose()
 
     app = Starlette(
@@ -106,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             # First: a request for another host never reaches a route (nor a redirect built from it).
             Middleware(TrustedHostMiddleware, allowed_hosts=list(site.allowed_hosts), www_redirect=False),
+            Middleware(RefuseForeignApiWrites, site=site),
             Middleware(BodyLimit),
             Middleware(KeepRawSend),
         ],

@@ -18,9 +18,10 @@ from starlette.routing import Route
 from app import cart, clerks, client, csrf, paths, read_model
 from app.access import clerks_only, public
 from app.auth import SESSION_COOKIE
-from app.checkout import PAYMENT_METHODS
+from app.checkout import PAYMENT_METHODS, max_units
 from app.cookies import delete_cookie, set_cookie
 from app.errors import ApiError, InvalidInput
+from app.limits import limits
 from app.ordering import order_for_owner_at, place_order
 from app.state import gateway
 from app.warehouse_requests import request_dispatch, request_restock
@@ -143,6 +144,7 @@ async def show_cart(request: Request) -> Response:
 @page
 async def checkout(request: Request) -> Response:
     form = await csrf.checked_form(request)
+    await limits(request).check_checkout(request)
     fields = {k: str(form.get(k, "")) for k in ("name", "email", "address", "payment_method", "idempotency_key")}
     body = {
         "name": fields["name"],
@@ -153,7 +155,8 @@ async def checkout(request: Request) -> Response:
     }
     try:
         key, scope = fields["idempotency_key"] or None, client.scope(request)
-        placed = await run_in_threadpool(place_order, gateway(request).outbox, body, key, scope)
+        gw = gateway(request)
+        placed = await run_in_threadpool(place_order, gw.outbox, body, key, scope, max_units(gw.settings))
     except InvalidInput as exc:
         return await _cart_page(request, fields, exc.fields, status=422)
     response = RedirectResponse(placed["tracking_url"], status_code=303)
@@ -191,7 +194,7 @@ async def login_form(request: Request) -> Response:
 @page
 async def login(request: Request) -> Response:
     form = await csrf.checked_form(request)
-    request.app.state.login_throttle.check(request)
+    await limits(request).check_login(request)
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "")))
     result = await run_in_threadpool(clerks.login, gateway(request).db, username, password) if username else None

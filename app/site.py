@@ -13,12 +13,16 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.errors import error_body
 from workers.eventing import Settings
 from workers.eventing.settings import SettingsError
 
 DEFAULT_HOSTS = ("127.0.0.1", "localhost")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 # A fetch from a page of another site (or a sibling subdomain, which can plant cookies).
 FOREIGN_FETCH_SITES = ("cross-site", "same-site")
 
@@ -82,3 +86,26 @@ class Site:
 def site(conn: HTTPConnection) -> Site:
     found: Site = conn.app.state.site
     return found
+
+
+class RefuseForeignApiWrites:
+    """ASGI middleware: a write to the JSON API (``/api/``) from a page of another site is refused with 403.
+
+    The API takes bearer tokens, which no other site has; this keeps another site's page
+    from using a visitor's browser (and address) to place orders or try logins.
+    """
+
+    def __init__(self, app: ASGIApp, site: Site) -> None:
+        self.app = app
+        self.site = site
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if _is_api_write(scope) and self.site.from_elsewhere(HTTPConnection(scope)):
+            response = JSONResponse(error_body("Cross-site requests are not allowed."), status_code=403)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _is_api_write(scope: Scope) -> bool:
+    return scope["type"] == "http" and scope["path"].startswith("/api/") and scope["method"] not in SAFE_METHODS
