@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from app import api, clerks, health, pages
 from app.errors import ApiError, on_api_error, on_http_error, on_unexpected_error
+from app.headers import SecurityHeaders
 from app.health import projector_lag_bound
 from app.keys import secret_key
 from app.limits import BodyLimit, Limits
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             # First: a request for another host never reaches a route (nor a redirect built from it).
             Middleware(TrustedHostMiddleware, allowed_hosts=list(site.allowed_hosts), www_redirect=False),
+            Middleware(SecurityHeaders),
             Middleware(RefuseForeignApiWrites, site=site),
             Middleware(BodyLimit),
             Middleware(KeepRawSend),

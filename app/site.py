@@ -77,10 +77,17 @@ class Site:
 
         Programs (curl, the contract's clients) send neither header and are not refused.
         """
-        if conn.headers.get("sec-fetch-site") in FOREIGN_FETCH_SITES:
+        fetch_site = conn.headers.get("sec-fetch-site")
+        if fetch_site in FOREIGN_FETCH_SITES:
             return True
         origin = conn.headers.get("origin")
-        return origin is not None and not self.origin_allowed(origin)
+        if origin is None:
+            return False
+        if origin == "null" and fetch_site == "same-origin":
+            # Under ``Referrer-Policy: no-referrer`` a browser sends "Origin: null" with a
+            # form post; Sec-Fetch-Site (which no page can set) still says where it came from.
+            return False
+        return not self.origin_allowed(origin)
 
 
 def site(conn: HTTPConnection) -> Site:
