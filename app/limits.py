@@ -1,4 +1,4 @@
-"""Limits that keep one client from hurting the others: request size, login and checkout bursts.
+"""Limits that keep one client from hurting the others: request size and pace, sockets, login and checkout bursts.
 
 Login and checkout budgets are counted in Redis, so they hold across every web process
 behind a load balancer. Redis away or slow must not stop the shop (checkout works
@@ -13,6 +13,7 @@ import secrets
 import time
 from collections import deque
 
+import anyio
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -29,6 +30,10 @@ LOGIN_ATTEMPTS = 10
 CHECKOUTS_PER_CLIENT = 20
 CHECKOUTS_OVERALL = 6000
 WINDOW_S = 60.0
+BODY_TIMEOUT_S = 10.0
+SOCKETS_PER_ADDRESS = 50
+POLICY_VIOLATION = 1008
+_CLOSE = {"Connection": "close"}  # the rest of a late body is not read: the connection cannot be reused
 # A limit must not slow a request down much when Redis is frozen or far away.
 REDIS_TIMEOUT_S = 0.25
 
@@ -73,6 +78,73 @@ class BodyLimit:
 def address(conn: HTTPConnection) -> str:
     """The client's address as the web process saw it (proxy headers are not trusted)."""
     return conn.client.host if conn.client else "unknown"
+
+
+class BodyDeadline:
+    """ASGI middleware: a request body must arrive in full within ``timeout_s`` of the first read, else 408.
+
+    A client that sends its body a byte at a time would otherwise hold its connection
+    (and a task) for as long as it likes. Once the body is in, later reads (waiting for
+    a disconnect) have no deadline.
+    """
+
+    def __init__(self, app: ASGIApp, timeout_s: float = BODY_TIMEOUT_S) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.timeout_s <= 0:
+            await self.app(scope, receive, send)
+            return
+        deadline: float | None = None
+        complete = False
+
+        async def timed() -> Message:
+            nonlocal deadline, complete
+            if complete:
+                return await receive()
+            deadline = deadline or anyio.current_time() + self.timeout_s
+            try:
+                with anyio.fail_after(max(0.0, deadline - anyio.current_time())):
+                    message = await receive()
+            except TimeoutError:
+                raise ApiError(
+                    408, f"The request body did not arrive within {self.timeout_s:g} seconds.", headers=_CLOSE
+                ) from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        await self.app(scope, timed, send)
+
+
+class SocketsPerAddress:
+    """ASGI middleware: at most ``limit`` open WebSockets per client address in this process (0: no limit).
+
+    One more is refused at the handshake (close 1008, which the browser sees as a failed
+    connection), so one address cannot take all of a web process's sockets.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int = SOCKETS_PER_ADDRESS) -> None:
+        self.app = app
+        self.limit = limit
+        self.open: dict[str, int] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket" or self.limit <= 0:
+            await self.app(scope, receive, send)
+            return
+        who = scope["client"][0] if scope.get("client") else "unknown"
+        if self.open.get(who, 0) >= self.limit:
+            log.debug("refused a socket from %s: %d open already", who, self.limit)
+            await send({"type": "websocket.close", "code": POLICY_VIOLATION, "reason": "too many sockets"})
+            return
+        self.open[who] = self.open.get(who, 0) + 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            left = self.open.pop(who) - 1
+            if left:
+                self.open[who] = left
 
 
 # A sliding window, atomically: forget hits older than the window, refuse when full

@@ -16,15 +16,16 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import ClientDisconnect
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from app import api, clerks, health, pages
-from app.errors import ApiError, on_api_error, on_http_error, on_unexpected_error
+from app.errors import ApiError, on_api_error, on_client_disconnect, on_http_error, on_unexpected_error
 from app.headers import SecurityHeaders
 from app.health import projector_lag_bound
 from app.keys import secret_key
-from app.limits import BodyLimit, Limits
+from app.limits import BODY_TIMEOUT_S, SOCKETS_PER_ADDRESS, BodyDeadline, BodyLimit, Limits, SocketsPerAddress
 from app.live import sockets
 from app.live.direct import KeepRawSend
 from app.live.hub import Hub
@@ -109,10 +110,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(SecurityHeaders),
             Middleware(RefuseForeignApiWrites, site=site),
             Middleware(BodyLimit),
+            Middleware(BodyDeadline, timeout_s=settings.number("REQUEST_BODY_TIMEOUT_S", BODY_TIMEOUT_S)),
+            Middleware(SocketsPerAddress, limit=settings.integer("WS_MAX_PER_ADDRESS", SOCKETS_PER_ADDRESS)),
             Middleware(KeepRawSend),
         ],
         exception_handlers={
             ApiError: on_api_error,
+            ClientDisconnect: on_client_disconnect,
             HTTPException: on_http_error,
             Exception: on_unexpected_error,
         },
