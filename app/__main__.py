@@ -25,6 +25,6 @@ uvicorn.run(
     # Heartbeat: a socket whose peer stops answering pings is closed.
     ws_ping_interval=float(os.environ.get("WS_PING_INTERVAL_S", "20")),
     ws_ping_timeout=float(os.environ.get("WS_PING_TIMEOUT_S", "20")),
-    # Header deadline, connection bound, keep-alive.
+    # Header deadline, connection bound, keep-alive, and order tokens redacted from the log.
     **guard_options(Settings.from_env()),
 )

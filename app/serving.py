@@ -16,6 +16,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from app.access_log import log_config
 from workers.eventing import Settings
 
 log = logging.getLogger(__name__)
@@ -76,10 +77,11 @@ def with_header_deadline(timeout_s: float) -> type[HeaderDeadline]:
 
 
 def guard_options(settings: Settings) -> dict[str, Any]:
-    """The options of ``uvicorn.run`` that bound slow and numerous clients."""
+    """The options of ``uvicorn.run`` that bound slow and numerous clients and keep tokens out of the log."""
     max_connections = settings.integer("WEB_MAX_CONNECTIONS", MAX_CONNECTIONS)
     return {
         "http": with_header_deadline(settings.number("REQUEST_HEADER_TIMEOUT_S", HEADER_TIMEOUT_S)),
         "limit_concurrency": max_connections or None,
         "timeout_keep_alive": 5,
+        "log_config": log_config(),
     }
