@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.websockets import WebSocket
 
 from app import clerks
-from app.auth import SESSION_COOKIE, current_clerk
+from app.auth import SESSION_COOKIE, current_clerk, session_policy
 from app.errors import ApiError
 from app.state import gateway
 
@@ -42,7 +42,8 @@ def access_of(endpoint: object) -> Access | None:
 
 
 async def session_from_cookie(conn: HTTPConnection) -> clerks.Session | None:
-    return await run_in_threadpool(clerks.session_for, gateway(conn).db, conn.cookies.get(SESSION_COOKIE))
+    token = conn.cookies.get(SESSION_COOKIE)
+    return await run_in_threadpool(clerks.session_for, gateway(conn).db, token, session_policy(conn))
 
 
 def clerks_only(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:

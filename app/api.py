@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from app import clerks, client, paths, read_model
 from app.access import clerks_only, public
-from app.auth import bearer_token
+from app.auth import bearer_token, session_policy
 from app.bodies import read_json
 from app.checkout import max_units
 from app.errors import ApiError, InvalidInput
@@ -67,7 +67,7 @@ async def login(request: Request) -> Response:
     }
     if fields:
         raise InvalidInput(fields)
-    result = await run_in_threadpool(clerks.login, gateway(request).db, username, password)
+    result = await run_in_threadpool(clerks.login, gateway(request).db, username, password, session_policy(request))
     if result is None:
         raise ApiError(401, "Wrong username or password.")
     token, _session = result

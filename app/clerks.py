@@ -16,11 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from app import tables
 from app.passwords import hash_password, verify_password
 from app.tokens import new_token, token_hash
-from workers.eventing import Database
+from workers.eventing import Database, Settings
 
 DEV_USER = "clerk"
 DEV_PASSWORD = "clerk-dev-password"
-SESSION_TTL_S = 12 * 3600
+SESSION_TTL_S = 12 * 3600  # the longest a session (or bearer token) lives, however busy
+SESSION_IDLE_S = 30 * 60  # how long one lives unused
 # Verifying against a real hash when the user is unknown keeps the answer's timing
 # from telling which usernames exist.
 _DUMMY_HASH = hash_password(secrets.token_hex(8))
@@ -30,6 +31,23 @@ _DUMMY_HASH = hash_password(secrets.token_hex(8))
 class Session:
     username: str
     csrf_token: str
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    """How long sessions and bearer tokens live: ``idle_s`` unused, ``lifetime_s`` at most."""
+
+    idle_s: float = SESSION_IDLE_S
+    lifetime_s: float = SESSION_TTL_S
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SessionPolicy:
+        lifetime = settings.number("SESSION_LIFETIME_S", SESSION_TTL_S)
+        return cls(idle_s=min(lifetime, settings.number("SESSION_IDLE_S", SESSION_IDLE_S)), lifetime_s=lifetime)
+
+    def expiry(self, created_at: float, now: float) -> float:
+        """When a session created at ``created_at`` and used ``now`` ends, unless used again."""
+        return min(now + self.idle_s, created_at + self.lifetime_s)
 
 
 def ensure_clerk(db: Database, username: str, password: str) -> None:
@@ -57,7 +75,9 @@ def _ensure_clerk(db: Database, username: str, password: str) -> None:
             )
 
 
-def login(db: Database, username: str, password: str) -> tuple[str, Session] | None:
+def login(
+    db: Database, username: str, password: str, policy: SessionPolicy, now: float | None = None
+) -> tuple[str, Session] | None:
     """A new session for valid credentials (a fresh id at every login), else None."""
     with db.snapshot() as conn:
         stored = conn.execute(
@@ -66,7 +86,7 @@ def login(db: Database, username: str, password: str) -> tuple[str, Session] | N
     if not verify_password(password, stored or _DUMMY_HASH) or stored is None:
         return None
     token, session = new_token(), Session(username=username, csrf_token=secrets.token_urlsafe(24))
-    now = time.time()
+    now = time.time() if now is None else now
     with db.transaction() as conn:
         conn.execute(delete(tables.sessions).where(tables.sessions.c.expires_at < now))
         conn.execute(
@@ -75,23 +95,32 @@ def login(db: Database, username: str, password: str) -> tuple[str, Session] | N
                 username=username,
                 csrf_token=session.csrf_token,
                 created_at=now,
-                expires_at=now + SESSION_TTL_S,
+                expires_at=policy.expiry(now, now),
             )
         )
     return token, session
 
 
-def session_for(db: Database, token: str | None) -> Session | None:
+def session_for(db: Database, token: str | None, policy: SessionPolicy, now: float | None = None) -> Session | None:
+    """The live session of a session cookie or bearer token; using it moves its idle deadline on."""
     if not token:
         return None
+    now = time.time() if now is None else now
     s = tables.sessions
+    hashed = token_hash(token)
     with db.snapshot() as conn:
         row = conn.execute(
-            select(s.c.username, s.c.csrf_token).where(
-                s.c.token_hash == token_hash(token), s.c.expires_at > time.time()
-            )
+            select(s.c.username, s.c.csrf_token, s.c.created_at, s.c.expires_at).where(s.c.token_hash == hashed)
         ).first()
-    return Session(username=row.username, csrf_token=row.csrf_token) if row else None
+    if row is None or row.expires_at <= now or row.created_at + policy.lifetime_s <= now:
+        return None
+    renewed = policy.expiry(row.created_at, now)
+    # Written only when the deadline has moved by a good part of the idle time: a busy
+    # clerk's every request would otherwise be a write.
+    if abs(renewed - row.expires_at) > policy.idle_s / 10:
+        with db.transaction() as conn:
+            conn.execute(update(s).where(s.c.token_hash == hashed).values(expires_at=renewed))
+    return Session(username=row.username, csrf_token=row.csrf_token)
 
 
 def logout(db: Database, token: str | None) -> None:

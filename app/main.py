@@ -122,4 +122,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
     )
     app.state.site = site
+    app.state.session_policy = clerks.SessionPolicy.from_settings(settings)
     return app

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from app import cart, clerks, client, csrf, paths, read_model
 from app.access import clerks_only, public
-from app.auth import SESSION_COOKIE
+from app.auth import SESSION_COOKIE, session_policy
 from app.checkout import PAYMENT_METHODS, max_units
 from app.cookies import delete_cookie, set_cookie
 from app.errors import ApiError, InvalidInput
@@ -43,7 +43,8 @@ def page(handler: Page) -> Page:
     @wraps(handler)
     async def wrapper(request: Request) -> Response:
         token = request.cookies.get(SESSION_COOKIE)
-        request.state.clerk = await run_in_threadpool(clerks.session_for, gateway(request).db, token)
+        policy = session_policy(request)
+        request.state.clerk = await run_in_threadpool(clerks.session_for, gateway(request).db, token, policy)
         response = await handler(request)
         client.remember(request, response)
         return response
@@ -197,7 +198,10 @@ async def login(request: Request) -> Response:
     await limits(request).check_login(request)
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "")))
-    result = await run_in_threadpool(clerks.login, gateway(request).db, username, password) if username else None
+    policy = session_policy(request)
+    result = (
+        await run_in_threadpool(clerks.login, gateway(request).db, username, password, policy) if username else None
+    )
     if result is None:
         context = {"next": target, "username": username, "error": "Wrong username or password."}
         return render(request, "login.html", context, status_code=401)
@@ -206,7 +210,7 @@ async def login(request: Request) -> Response:
     token, _session = result
     response = RedirectResponse(target, status_code=303)
     # The session's forms get new CSRF tokens: they are bound to the session.
-    set_cookie(request, response, SESSION_COOKIE, token, max_age=clerks.SESSION_TTL_S)
+    set_cookie(request, response, SESSION_COOKIE, token, max_age=int(policy.lifetime_s))
     return response
 
 
