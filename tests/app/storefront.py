@@ -347,6 +347,7 @@ def running_storefront(
         # abuse limits have tests of their own.
         "ALLOWED_HOSTS": "testserver",
         "CHECKOUT_RATE_LIMIT": "0",
+        "CHECKOUT_RATE_LIMIT_TOTAL": "0",
         "WS_MAX_PER_ADDRESS": "0",
         **(env or {}),
     }
