@@ -7,6 +7,7 @@ from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
 from app.live.sockets import POLICY_VIOLATION
+from tests.app.browser import next_message
 from tests.app.storefront import CLERK_PASSWORD, CLERK_USER, Storefront
 from tests.security.conftest import PUBLIC_URL
 
@@ -22,8 +23,11 @@ def test_a_request_for_another_host_is_refused(storefront: Storefront, path: str
 
 
 def test_a_socket_for_another_host_is_refused(storefront: Storefront) -> None:
-    with pytest.raises(WebSocketDenialResponse) as refused:
-        storefront.http.websocket_connect("/ws/stock", headers=FOREIGN_HOST).__enter__()
+    with (
+        pytest.raises(WebSocketDenialResponse) as refused,
+        storefront.http.websocket_connect("/ws/stock", headers=FOREIGN_HOST) as socket,
+    ):
+        next_message(socket, timeout=2.0)  # opened after all: fail (on the timeout) rather than hang
 
     assert refused.value.status_code == 400
 
@@ -59,7 +63,10 @@ def test_a_socket_from_the_public_origin_opens(public_storefront: Storefront) ->
 def test_a_socket_from_another_scheme_or_port_than_the_public_origin_is_refused(
     public_storefront: Storefront, origin: str
 ) -> None:
-    with pytest.raises(WebSocketDisconnect) as refused:
-        public_storefront.http.websocket_connect("/ws/stock", headers={"Origin": origin}).__enter__()
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        public_storefront.http.websocket_connect("/ws/stock", headers={"Origin": origin}) as socket,
+    ):
+        next_message(socket, timeout=2.0)  # opened after all: fail (on the timeout) rather than hang
 
     assert refused.value.code == POLICY_VIOLATION
