@@ -5,6 +5,9 @@ import os
 
 import uvicorn
 
+from app.serving import guard_options
+from workers.eventing import Settings
+
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 uvicorn.run(
     "app.main:create_app",
@@ -22,4 +25,6 @@ uvicorn.run(
     # Heartbeat: a socket whose peer stops answering pings is closed.
     ws_ping_interval=float(os.environ.get("WS_PING_INTERVAL_S", "20")),
     ws_ping_timeout=float(os.environ.get("WS_PING_TIMEOUT_S", "20")),
+    # Header deadline, connection bound, keep-alive, and order tokens redacted from the log.
+    **guard_options(Settings.from_env()),
 )

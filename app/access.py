@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.websockets import WebSocket
 
 from app import clerks
-from app.auth import SESSION_COOKIE, current_clerk
+from app.auth import SESSION_COOKIE, current_clerk, session_policy
 from app.errors import ApiError
 from app.roles import ROLES, Role, may
 from app.state import gateway
@@ -50,7 +50,8 @@ def access_of(endpoint: object) -> Access | None:
 
 
 async def session_from_cookie(conn: HTTPConnection) -> clerks.Session | None:
-    return await run_in_threadpool(clerks.session_for, gateway(conn).db, conn.cookies.get(SESSION_COOKIE))
+    token = conn.cookies.get(SESSION_COOKIE)
+    return await run_in_threadpool(clerks.session_for, gateway(conn).db, token, session_policy(conn))
 
 
 def _plural(role: Role) -> str:

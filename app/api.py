@@ -9,12 +9,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app import clerks, paths, read_model
+from app import clerks, client, paths, read_model
 from app.access import clerks_only, managers_only, public
-from app.auth import bearer_token
+from app.auth import bearer_token, session_policy
 from app.bodies import read_json
 from app.catalog_requests import parse_changes, parse_new_product, request_change, request_product
+from app.checkout import max_units
 from app.errors import ApiError, InvalidInput
+from app.limits import limits
 from app.order_search import find_orders, parse_search
 from app.ordering import order_for_owner, place_order, request_cancel
 from app.state import gateway
@@ -73,9 +75,12 @@ async def change_product(request: Request) -> Response:
 
 @public
 async def create_order(request: Request) -> Response:
+    await limits(request).check_checkout(request)
     body = await read_json(request)
     key = request.headers.get("idempotency-key")
-    response = await run_in_threadpool(place_order, gateway(request).outbox, body, key)
+    gw = gateway(request)
+    cap = max_units(gw.settings)
+    response = await run_in_threadpool(place_order, gw.outbox, body, key, client.scope(request), cap)
     return JSONResponse(response, status_code=202, headers={"Location": f"/api/orders/{response['order_id']}"})
 
 
@@ -90,7 +95,7 @@ async def show_order(request: Request) -> Response:
 
 @public
 async def login(request: Request) -> Response:
-    request.app.state.login_throttle.check(request)
+    await limits(request).check_login(request)
     body = await read_json(request)
     if not isinstance(body, dict):
         raise InvalidInput({"body": "expected a JSON object"})
@@ -101,7 +106,7 @@ async def login(request: Request) -> Response:
     }
     if fields:
         raise InvalidInput(fields)
-    result = await run_in_threadpool(clerks.login, gateway(request).db, username, password)
+    result = await run_in_threadpool(clerks.login, gateway(request).db, username, password, session_policy(request))
     if result is None:
         raise ApiError(401, "Wrong username or password.")
     token, _session = result

@@ -19,4 +19,9 @@ def bearer_token(conn: HTTPConnection) -> str | None:
 async def current_clerk(conn: HTTPConnection) -> clerks.Session | None:
     """The clerk behind a bearer token. The JSON API takes no cookies: a cookie is sent by
     the browser on its own, so a cookie-authenticated API would need CSRF checks too."""
-    return await run_in_threadpool(clerks.session_for, gateway(conn).db, bearer_token(conn))
+    return await run_in_threadpool(clerks.session_for, gateway(conn).db, bearer_token(conn), session_policy(conn))
+
+
+def session_policy(conn: HTTPConnection) -> clerks.SessionPolicy:
+    policy: clerks.SessionPolicy = conn.app.state.session_policy
+    return policy

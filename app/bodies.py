@@ -11,7 +11,15 @@ from app.errors import ApiError
 
 
 async def read_json(request: Request) -> Any:
-    """The body as JSON (its size is capped by ``app.limits.BodyLimit``), or a 422 saying why not."""
+    """The body as JSON (its size is capped by ``app.limits.BodyLimit``), or a 4xx saying why not.
+
+    Only ``application/json`` is read (415 otherwise): a page of another site can post
+    ``text/plain`` without asking, but must ask the browser first (a CORS preflight, which
+    this API never grants) before it can send JSON.
+    """
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise ApiError(415, "Send the body as JSON, with Content-Type: application/json.")
     body = await request.body()
     try:
         parsed = json.loads(body)

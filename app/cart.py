@@ -13,6 +13,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.cookies import delete_cookie, set_cookie
+
 CART_COOKIE = "storefront_cart"
 MAX_LINES = 50
 MAX_QUANTITY = 99
@@ -58,14 +60,11 @@ def write_cart(
 ) -> None:
     """Store the cart; ``prices`` are the prices seen when each line was added."""
     if not cart:
-        response.delete_cookie(CART_COOKIE, path="/")
+        delete_cookie(request, response, CART_COOKIE)
         return
     prices = prices or {}
     lines = {str(k): [v, prices.get(k)] for k, v in list(cart.items())[:MAX_LINES]}
-    value = _serializer(request).dumps(lines)
-    response.set_cookie(
-        CART_COOKIE, value, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/"
-    )
+    set_cookie(request, response, CART_COOKIE, _serializer(request).dumps(lines))
 
 
 def add(cart: dict[int, int], product_id: int, quantity: int) -> dict[int, int]:

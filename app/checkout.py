@@ -15,10 +15,14 @@ from typing import Any
 
 from app.errors import InvalidInput
 from workers.contracts.common import Customer, Line
+from workers.eventing import Settings
 
 PAYMENT_METHODS = ("pm_card_visa", "pm_card_declined", "pm_card_insufficient_funds")
-MAX_QUANTITY = 99
+MAX_QUANTITY = 99  # per line, whatever the shop allows per order
 MAX_LINES = 50
+# Units of one product in one order, unless the shop sets MAX_UNITS_PER_PRODUCT: enough
+# for a household, not enough for one client to reserve a product's whole stock at once.
+DEFAULT_MAX_UNITS = 10
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
 
@@ -50,7 +54,12 @@ class Checkout:
         }
 
 
-def parse_checkout(body: Any, catalog: Mapping[int, Product]) -> Checkout:
+def max_units(settings: Settings) -> int:
+    """The shop's cap on units of one product per order (``MAX_UNITS_PER_PRODUCT``)."""
+    return min(MAX_QUANTITY, settings.integer("MAX_UNITS_PER_PRODUCT", DEFAULT_MAX_UNITS)) or MAX_QUANTITY
+
+
+def parse_checkout(body: Any, catalog: Mapping[int, Product], units_cap: int = MAX_QUANTITY) -> Checkout:
     if not isinstance(body, dict):
         raise InvalidInput({"body": "expected a JSON object"}, "The request body must be a JSON object.")
     errors: dict[str, str] = {}
@@ -68,7 +77,7 @@ def parse_checkout(body: Any, catalog: Mapping[int, Product]) -> Checkout:
         errors["payment_method"] = "required"
     elif method not in PAYMENT_METHODS:
         errors["payment_method"] = f"unknown payment method; use one of {', '.join(PAYMENT_METHODS)}"
-    quantities = _items(body.get("items"), catalog, errors)
+    quantities = _items(body.get("items"), catalog, units_cap, errors)
     if errors:
         raise InvalidInput(errors)
     lines = [
@@ -103,7 +112,7 @@ def _text(body: dict[str, Any], field: str, limit: int, errors: dict[str, str]) 
     return value.strip()
 
 
-def _items(items: Any, catalog: Mapping[int, Product], errors: dict[str, str]) -> dict[int, int]:
+def _items(items: Any, catalog: Mapping[int, Product], units_cap: int, errors: dict[str, str]) -> dict[int, int]:
     """Quantities per product; the same product twice counts as one line."""
     if not isinstance(items, list) or not items:
         errors["items"] = "the cart is empty" if isinstance(items, list) or items is None else "must be a list"
@@ -128,8 +137,8 @@ def _items(items: Any, catalog: Mapping[int, Product], errors: dict[str, str]) -
         if f"{where}.product_id" not in errors and f"{where}.quantity" not in errors:
             quantities[product_id] = quantities.get(product_id, 0) + quantity
     for product_id, quantity in quantities.items():
-        if quantity > MAX_QUANTITY:
-            errors["items"] = f"at most {MAX_QUANTITY} units of product {product_id}"
+        if quantity > units_cap:
+            errors["items"] = f"at most {units_cap} units of product {product_id} per order"
     return quantities
 
 

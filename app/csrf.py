@@ -1,64 +1,65 @@
 """CSRF protection for browser forms and htmx posts.
 
-A per-browser token lives in an HttpOnly cookie and is rendered into every form
-(and into ``hx-headers`` for htmx); a post must bring it back, and must not come
-from another site (``Sec-Fetch-Site``, ``Origin``). The JSON API is not covered:
-it authenticates with bearer tokens, which a foreign site cannot send.
+A form's token is an HMAC, under the shop's secret key, of the browser's client id
+(``app.client``) and, for a clerk, of the session's own secret. A token therefore
+cannot be made up, cannot be carried over from another browser or another session, and
+a cookie planted by someone else does not come with a token that fits the victim's
+session. Tokens are compared in constant time, and one of any other shape is refused
+before it is compared. A post must also not come from another site (``app.site``).
+The JSON API is covered by ``app.origins`` instead: it takes bearer tokens, not cookies.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
-import secrets
-from typing import Any
-from urllib.parse import urlsplit
+import json
+import re
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import Response
 
+from app.client import CLIENT_COOKIE, client_id, ensure_client_id
 from app.errors import ApiError
+from app.site import site
 
-CSRF_COOKIE = "storefront_csrf"
+CSRF_COOKIE = CLIENT_COOKIE  # the cookie the token is bound to
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def _token(request: Request, client: str) -> str:
+    clerk = getattr(request.state, "clerk", None)
+    session_secret = clerk.csrf_token if clerk is not None else ""
+    key = str(request.app.state.secret_key).encode()
+    digest = hmac.new(key, f"csrf\x00{client}\x00{session_secret}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def csrf_token(request: Request) -> str:
-    """This browser's token (a new one is made, and set by ``remember``, if it has none)."""
-    token = getattr(request.state, "csrf_token", None) or request.cookies.get(CSRF_COOKIE)
-    if not token:
-        token = secrets.token_urlsafe(24)
-    request.state.csrf_token = token
-    return str(token)
+    """The token for this browser's forms (a client id is made, and set by ``client.remember``, if it has none)."""
+    return _token(request, ensure_client_id(request))
 
 
-def rotate(request: Request) -> str:
-    """A fresh token (at login and logout)."""
-    request.state.csrf_token = secrets.token_urlsafe(24)
-    return str(request.state.csrf_token)
-
-
-def remember(request: Request, response: Response) -> None:
-    token = getattr(request.state, "csrf_token", None)
-    if token and token != request.cookies.get(CSRF_COOKIE):
-        response.set_cookie(
-            CSRF_COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/"
-        )
+def hx_headers(token: str) -> str:
+    """The ``hx-headers`` value: JSON, which the template then escapes for its HTML attribute."""
+    return json.dumps({"X-CSRF-Token": token})
 
 
 async def checked_form(request: Request) -> FormData:
     """The posted form, after the request has proved it comes from our own page."""
-    if request.headers.get("sec-fetch-site") == "cross-site":
-        raise ApiError(403, "Cross-site requests are not allowed.")
-    origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
-        raise ApiError(403, "Cross-site requests are not allowed.")
-    if origin == "null":
+    if site(request).from_elsewhere(request):
         raise ApiError(403, "Cross-site requests are not allowed.")
     form = await request.form(max_files=0, max_fields=50, max_part_size=64 * 1024)
-    sent: Any = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
-    expected = request.cookies.get(CSRF_COOKIE)
-    if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent, expected):
+    sent = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
+    client = client_id(request)
+    if (
+        client is None
+        or not isinstance(sent, str)
+        or not _TOKEN.fullmatch(sent)
+        or not hmac.compare_digest(sent, _token(request, client))
+    ):
         raise ApiError(403, "The form has expired or did not come from this site; reload the page and try again.")
     return form

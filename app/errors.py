@@ -57,6 +57,13 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 
+async def on_client_disconnect(request: Request, exc: Exception) -> Response:
+    # A client that leaves before its request is read is not a fault of ours: one line, no traceback.
+    client = request.client.host if request.client else "a client"
+    log.info("%s left before its request %s %s was read", client, request.method, request.url.path)
+    return Response(status_code=400)  # nobody is there to read it
+
+
 async def on_unexpected_error(request: Request, exc: Exception) -> Response:
     # Never a stack trace to a user: log it with the path, answer with a plain message.
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)

@@ -14,20 +14,24 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import ClientDisconnect
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from app import api, clerks, health, pages
-from app.errors import ApiError, on_api_error, on_http_error, on_unexpected_error
+from app.errors import ApiError, on_api_error, on_client_disconnect, on_http_error, on_unexpected_error
+from app.headers import SecurityHeaders
 from app.health import projector_lag_bound
 from app.keys import secret_key
-from app.limits import BodyLimit, LoginThrottle
+from app.limits import BODY_TIMEOUT_S, SOCKETS_PER_ADDRESS, BodyDeadline, BodyLimit, Limits, SocketsPerAddress
 from app.live import sockets
 from app.live.direct import KeepRawSend
 from app.live.hub import Hub
 from app.projector.bootstrap import SERVICE
 from app.roles import Role
 from app.served_by import ServedBy
+from app.site import RefuseForeignApiWrites, Site
 from app.state import Gateway
 from app.tables import METADATA
 from app.web import ROOT
@@ -75,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         (manager_credentials(settings), "manager"),
     ]
     projector_lag_bound(settings)  # a bad value fails here, not at the first health check
+    site = Site.from_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -94,9 +99,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         hub = Hub(settings.redis, LIVE_STREAMS)
         await hub.start()
         app.state.secret_key = secret_key(settings)
-        app.state.login_throttle = LoginThrottle(
-            attempts=settings.integer("LOGIN_ATTEMPTS_PER_MINUTE", 10), window_s=60.0
-        )
+        app.state.limits = Limits(settings)
         app.state.gateway = Gateway(settings=settings, db=db, outbox=outbox, redis=async_client, hub=hub)
         log.info("gateway started (database %r, redis %s)", db, settings.redis)
         try:
@@ -105,9 +108,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await hub.stop()
             await publisher.stop()
             await async_client.aclose()
+            await app.state.limits.close()
             db.dispose()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             *health.ROUTES,
             *api.ROUTES,
@@ -118,12 +122,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
         middleware=[
             Middleware(ServedBy, instance=settings.text("WEB_INSTANCE")),
+            # First: a request for another host never reaches a route (nor a redirect built from it).
+            Middleware(TrustedHostMiddleware, allowed_hosts=list(site.allowed_hosts), www_redirect=False),
+            Middleware(SecurityHeaders),
+            Middleware(RefuseForeignApiWrites, site=site),
             Middleware(BodyLimit),
+            Middleware(BodyDeadline, timeout_s=settings.number("REQUEST_BODY_TIMEOUT_S", BODY_TIMEOUT_S)),
+            Middleware(SocketsPerAddress, limit=settings.integer("WS_MAX_PER_ADDRESS", SOCKETS_PER_ADDRESS)),
             Middleware(KeepRawSend),
         ],
         exception_handlers={
             ApiError: on_api_error,
+            ClientDisconnect: on_client_disconnect,
             HTTPException: on_http_error,
             Exception: on_unexpected_error,
         },
     )
+    app.state.site = site
+    app.state.session_policy = clerks.SessionPolicy.from_settings(settings)
+    return app

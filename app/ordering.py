@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import read_model, tables
-from app.checkout import parse_checkout
+from app.checkout import MAX_QUANTITY, parse_checkout
 from app.errors import ApiError
 from app.tokens import matches, new_token, token_hash
 from workers.contracts.orders import CANCELLABLE
@@ -25,20 +25,33 @@ from workers.eventing import Outbox
 from workers.eventing.ids import uuid7
 
 
-def place_order(outbox: Outbox, body: Any, idempotency_key: str | None) -> dict[str, Any]:
-    """Validate and record a checkout; the same key and body give the same answer."""
+def place_order(
+    outbox: Outbox, body: Any, idempotency_key: str | None, scope: str, units_cap: int = MAX_QUANTITY
+) -> dict[str, Any]:
+    """Validate and record a checkout; the same key and body from the same client give the same answer.
+
+    ``scope`` names the client (``app.client.scope``): the key is stored as a hash of
+    scope and key, so one client's key never finds another client's order. ``units_cap``
+    is the shop's most units of one product per order.
+    """
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise ApiError(422, "Idempotency-Key must be 1 to 200 characters.", {"Idempotency-Key": "bad length"})
+    key = None if idempotency_key is None else scoped_key(scope, idempotency_key)
     try:
-        return _place(outbox, body, idempotency_key)
+        return _place(outbox, body, key, units_cap)
     except IntegrityError:
         # A concurrent request with the same key won the race: answer as it did.
-        return _place(outbox, body, idempotency_key)
+        return _place(outbox, body, key, units_cap)
 
 
-def _place(outbox: Outbox, body: Any, key: str | None) -> dict[str, Any]:
+def scoped_key(scope: str, key: str) -> str:
+    """The stored form of a client's key (fixed length, whatever the key's)."""
+    return hashlib.sha256(f"{scope}\x00{key}".encode()).hexdigest()
+
+
+def _place(outbox: Outbox, body: Any, key: str | None, units_cap: int) -> dict[str, Any]:
     with outbox.unit_of_work() as uow:
-        checkout = parse_checkout(body, read_model.catalog(uow.conn))
+        checkout = parse_checkout(body, read_model.catalog(uow.conn), units_cap)
         request_hash = hashlib.sha256(json.dumps(checkout.canonical(), sort_keys=True).encode()).hexdigest()
         if key is not None:
             earlier = uow.conn.execute(

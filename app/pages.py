@@ -17,12 +17,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from app import cart, clerks, csrf, paths, read_model
+from app import cart, clerks, client, csrf, paths, read_model
 from app.access import clerks_only, managers_only, public
-from app.auth import SESSION_COOKIE
+from app.auth import SESSION_COOKIE, session_policy
 from app.catalog_requests import euros_to_cents, parse_changes, parse_new_product, request_change, request_product
-from app.checkout import PAYMENT_METHODS
+from app.checkout import PAYMENT_METHODS, max_units
+from app.cookies import delete_cookie, set_cookie
 from app.errors import ApiError, InvalidInput
+from app.limits import limits
 from app.order_search import find_orders, parse_search
 from app.ordering import order_for_owner_at, place_order, request_cancel
 from app.state import gateway
@@ -41,14 +43,15 @@ PAYMENT_LABELS = {
 
 
 def page(handler: Page) -> Page:
-    """Load the clerk (if any) before a page handler and keep the CSRF cookie after it."""
+    """Load the clerk (if any) before a page handler and set the client cookie after it (if new)."""
 
     @wraps(handler)
     async def wrapper(request: Request) -> Response:
         token = request.cookies.get(SESSION_COOKIE)
-        request.state.clerk = await run_in_threadpool(clerks.session_for, gateway(request).db, token)
+        policy = session_policy(request)
+        request.state.clerk = await run_in_threadpool(clerks.session_for, gateway(request).db, token, policy)
         response = await handler(request)
-        csrf.remember(request, response)
+        client.remember(request, response)
         return response
 
     return wrapper
@@ -166,6 +169,7 @@ async def show_cart(request: Request) -> Response:
 @page
 async def checkout(request: Request) -> Response:
     form = await csrf.checked_form(request)
+    await limits(request).check_checkout(request)
     fields = {k: str(form.get(k, "")) for k in ("name", "email", "address", "payment_method", "idempotency_key")}
     body = {
         "name": fields["name"],
@@ -175,7 +179,9 @@ async def checkout(request: Request) -> Response:
         "items": [{"product_id": pid, "quantity": qty} for pid, qty in cart.read_cart(request).items()],
     }
     try:
-        placed = await run_in_threadpool(place_order, gateway(request).outbox, body, fields["idempotency_key"] or None)
+        key, scope = fields["idempotency_key"] or None, client.scope(request)
+        gw = gateway(request)
+        placed = await run_in_threadpool(place_order, gw.outbox, body, key, scope, max_units(gw.settings))
     except InvalidInput as exc:
         return await _cart_page(request, fields, exc.fields, status=422)
     response = RedirectResponse(placed["tracking_url"], status_code=303)
@@ -236,10 +242,13 @@ async def login_form(request: Request) -> Response:
 @page
 async def login(request: Request) -> Response:
     form = await csrf.checked_form(request)
-    request.app.state.login_throttle.check(request)
+    await limits(request).check_login(request)
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "")))
-    result = await run_in_threadpool(clerks.login, gateway(request).db, username, password) if username else None
+    policy = session_policy(request)
+    result = (
+        await run_in_threadpool(clerks.login, gateway(request).db, username, password, policy) if username else None
+    )
     if result is None:
         context = {"next": target, "username": username, "error": "Wrong username or password."}
         return render(request, "login.html", context, status_code=401)
@@ -247,16 +256,8 @@ async def login(request: Request) -> Response:
     await run_in_threadpool(clerks.logout, gateway(request).db, request.cookies.get(SESSION_COOKIE))
     token, _session = result
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        max_age=clerks.SESSION_TTL_S,
-        path="/",
-    )
-    csrf.rotate(request)
+    # The session's forms get new CSRF tokens: they are bound to the session.
+    set_cookie(request, response, SESSION_COOKIE, token, max_age=int(policy.lifetime_s))
     return response
 
 
@@ -266,8 +267,7 @@ async def logout(request: Request) -> Response:
     await csrf.checked_form(request)
     await run_in_threadpool(clerks.logout, gateway(request).db, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    csrf.rotate(request)
+    delete_cookie(request, response, SESSION_COOKIE)
     return response
 
 

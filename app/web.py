@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from app.cart import read_cart
-from app.csrf import csrf_token
+from app.csrf import csrf_token, hx_headers
 from app.read_model import payment_view
 from workers.contracts.orders import CANCELLABLE
 
@@ -48,9 +48,11 @@ TEMPLATES.env.globals["money"] = money
 
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
-    """A full page; the base layout gets the CSRF token, the clerk and the cart count."""
+    """A full page; the base layout gets the CSRF token (also as ``hx-headers`` JSON), the clerk and the cart count."""
+    token = csrf_token(request)
     base = {
-        "csrf_token": csrf_token(request),
+        "csrf_token": token,
+        "hx_headers": hx_headers(token),
         "clerk": getattr(request.state, "clerk", None),
         "cart_count": sum(read_cart(request).values()),
     }

@@ -106,6 +106,9 @@ class LoadDriver:
         self.http = httpx.Client(
             base_url=base_url, timeout=10.0, limits=httpx.Limits(max_connections=config.shoppers + 4)
         )
+        # The storefront page is fetched as a browser of its own: the client cookie it sets
+        # would otherwise move the shoppers' idempotency keys from their address to it.
+        self.browser = httpx.Client(base_url=base_url, timeout=10.0)
         self._done = threading.Event()
 
     def run(self, faults_over: threading.Event | None = None) -> None:
@@ -137,6 +140,7 @@ class LoadDriver:
             for thread in side:
                 thread.join()
             self.http.close()
+            self.browser.close()
 
     def _cart(self, rng: random.Random) -> tuple[tuple[tuple[int, int], ...], str]:
         """A few lines, a quarter of carts with a nearly sold-out product; 30 % declining cards."""
@@ -250,11 +254,13 @@ class LoadDriver:
                         )
                         self.journal.add("impossible_figures", wrong)
             if turn % 4 == 0:
-                self._call("storefront page", "GET", "/")
+                self._call("storefront page", "GET", "/", via=self.browser)
 
-    def _call(self, action: str, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
+    def _call(
+        self, action: str, method: str, path: str, via: httpx.Client | None = None, **kwargs: Any
+    ) -> httpx.Response | None:
         try:
-            response = self.http.request(method, path, **kwargs)
+            response = (via or self.http).request(method, path, **kwargs)
         except httpx.TransportError as exc:
             self.journal.answer(action, None, type(exc).__name__)
             return None

@@ -35,9 +35,11 @@ WATCHERS = 4
 class BalancedLoad(LoadDriver):
     """The chaos load driver, retrying what the balancer answered for a dead web process."""
 
-    def _call(self, action: str, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
+    def _call(
+        self, action: str, method: str, path: str, via: httpx.Client | None = None, **kwargs: Any
+    ) -> httpx.Response | None:
         try:
-            response = self.http.request(method, path, **kwargs)
+            response = (via or self.http).request(method, path, **kwargs)
         except httpx.TransportError as exc:
             self.journal.answer(action, None, type(exc).__name__)
             return None

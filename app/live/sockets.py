@@ -11,7 +11,6 @@ import json
 from collections.abc import Sequence
 from html import escape
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
@@ -23,6 +22,7 @@ from app.live.feed import Feed, serve, shared
 from app.live.hub import Change
 from app.live.resync import Reload, Reloader
 from app.ordering import order_for_owner, order_for_owner_at
+from app.site import site
 from app.state import Gateway, gateway
 from app.stream_ids import is_stream_id
 from app.web import fragment, money, timeline
@@ -37,8 +37,7 @@ def _cursor(websocket: WebSocket, name: str) -> str | None:
 
 async def _refuse_foreign(websocket: WebSocket) -> bool:
     """Refuse the handshake when a page of another site opens the socket."""
-    origin = websocket.headers.get("origin")
-    if origin and urlsplit(origin).netloc != websocket.headers.get("host"):
+    if site(websocket).from_elsewhere(websocket):
         await websocket.close(code=POLICY_VIOLATION)
         return True
     return False

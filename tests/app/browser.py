@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 
@@ -104,7 +105,13 @@ def form_token(html: str) -> str:
     found = elements(html)
     if "csrf_token" in found.inputs:
         return found.inputs["csrf_token"]
-    match = re.search(r"hx-headers='(\{[^']*\})'", html)
-    assert match, "the page carries no CSRF token"
-    token: str = json.loads(match.group(1))["X-CSRF-Token"]
+    token: str = hx_headers(html)["X-CSRF-Token"]
     return token
+
+
+def hx_headers(html: str) -> dict[str, Any]:
+    """The headers htmx sends with the page's requests: its ``hx-headers`` attribute, read as a browser does."""
+    match = re.search(r"hx-headers=(\"[^\"]*\"|'[^']*')", html)
+    assert match, "the page has no hx-headers"
+    headers: dict[str, Any] = json.loads(unescape(match.group(1)[1:-1]))
+    return headers

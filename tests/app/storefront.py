@@ -354,6 +354,12 @@ def running_storefront(
         # Many tests share one gateway and log in from the same address; the throttle
         # has tests of its own.
         "LOGIN_ATTEMPTS_PER_MINUTE": "10000",
+        # TestClient's requests come for host "testserver", all from one address; the
+        # abuse limits have tests of their own.
+        "ALLOWED_HOSTS": "testserver",
+        "CHECKOUT_RATE_LIMIT": "0",
+        "CHECKOUT_RATE_LIMIT_TOTAL": "0",
+        "WS_MAX_PER_ADDRESS": "0",
         **(env or {}),
     }
     settings = Settings.from_env(environ)

@@ -17,6 +17,7 @@ __all__ = [
     "email_service",
     "https_storefront",
     "mail_dir",
+    "public_storefront",
     "shared_storefront",
     "start_email",
     "storefront",
@@ -45,3 +46,19 @@ def throttled_storefront(redis_server: RedisServer, tmp_path: Path) -> Iterator[
     env = {"LOGIN_ATTEMPTS_PER_MINUTE": str(LOGIN_ATTEMPTS)}
     with running_storefront(redis_server.url, tmp_path, env=env, wait_for_hub=False) as throttled:
         yield throttled
+
+
+PUBLIC_URL = "http://testserver"
+
+
+@pytest.fixture(scope="module")
+def public_storefront(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Storefront]:
+    """A gateway that knows its public origin (``SHOP_PUBLIC_URL``): only pages of that origin may post."""
+    data_dir = tmp_path_factory.mktemp("public-gateway")
+    server = RedisServer(data_dir / "redis")
+    server.start()
+    try:
+        with running_storefront(server.url, data_dir, env={"SHOP_PUBLIC_URL": PUBLIC_URL}) as public:
+            yield public
+    finally:
+        server.kill()

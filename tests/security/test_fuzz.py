@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from app.checkout import PAYMENT_METHODS, Product
+from app.checkout import DEFAULT_MAX_UNITS, PAYMENT_METHODS, Product
 from app.warehouse_requests import MAX_RESTOCK
 from tests.app.storefront import CLERK_USER, Placed, Storefront
 
@@ -119,7 +119,7 @@ def product_ids(shop_ids: list[int]) -> st.SearchStrategy[Any]:
 def valid_checkout_bodies(shop_ids: list[int]) -> st.SearchStrategy[dict[str, Any]]:
     """Bodies that follow every rule: the API must accept each one."""
     line = st.fixed_dictionaries(
-        {"product_id": st.sampled_from(shop_ids), "quantity": st.integers(min_value=1, max_value=99)}
+        {"product_id": st.sampled_from(shop_ids), "quantity": st.integers(min_value=1, max_value=DEFAULT_MAX_UNITS)}
     )
     return st.fixed_dictionaries(
         {
@@ -155,7 +155,7 @@ def nearly_valid_bodies(draw: st.DrawFn, shop_ids: list[int]) -> dict[str, Any]:
             at, key = draw(st.integers(0, len(lines) - 1)), draw(st.sampled_from(["product_id", "quantity"]))
             lines[at] = {**lines[at], key: draw(product_ids(shop_ids) if key == "product_id" else QUANTITIES)}
             body["items"] = lines
-        elif what == "repeat":  # the same product again: over 99 units in all, or not
+        elif what == "repeat":  # the same product again: over the cap in all, or not
             body["items"] = [*lines, {**lines[0], "quantity": draw(st.integers(min_value=1, max_value=99))}]
         elif what == "drop":
             body.pop(draw(st.sampled_from(sorted(body))), None)
@@ -205,7 +205,7 @@ IDEMPOTENCY_KEYS = st.one_of(st.none(), st.text(string.ascii_letters + string.di
 
 
 def obeys_the_rules(body: Any, products: dict[int, Product]) -> bool:
-    """Known products, whole quantities 1..99 (per product), an ASCII email with @ and a dotted
+    """Known products, whole quantities 1..the shop's cap (per product), an ASCII email with @ and a dotted
     domain, a name and an address that are not blank, a known payment method."""
     if not isinstance(body, dict):
         return False
@@ -241,7 +241,7 @@ def ordered_quantities(body: dict[str, Any], products: dict[int, Product]) -> di
         if product_id not in products or not 1 <= quantity <= 99:
             return {}
         units[product_id] = units.get(product_id, 0) + quantity
-    return units if all(n <= 99 for n in units.values()) else {}
+    return units if all(n <= DEFAULT_MAX_UNITS for n in units.values()) else {}
 
 
 def assert_recorded_as_asked(shop: Shop, body: dict[str, Any], accepted: dict[str, Any]) -> None:

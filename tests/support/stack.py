@@ -52,6 +52,10 @@ class Stack:
             "CLAIM_IDLE_MS": "5000",
             "EMAIL_CLAIM_TTL_S": "5",
             "LOGIN_ATTEMPTS_PER_MINUTE": "10000",
+            # Tests drive the stack from one address; the abuse limits have tests of their own.
+            "CHECKOUT_RATE_LIMIT": "0",
+            "CHECKOUT_RATE_LIMIT_TOTAL": "0",
+            "WS_MAX_PER_ADDRESS": "0",
             **(env or {}),
         }
         self.env.pop("REDIS_URL", None)
