@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 # under load, and is the extra delay of a row the writer could not publish.
 SETTLE_S = 2.0
 _MARK_CHUNK = 500
+STOP_TIMEOUT_S = 3.0
 
 
 def mark_published(outbox: Outbox, event_ids: Sequence[str]) -> None:
@@ -73,6 +74,7 @@ class AfterCommitPublisher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queued, self._marks = asyncio.Event(), asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
         outbox.on_committed_events(self._committed)
 
     @property
@@ -89,11 +91,15 @@ class AfterCommitPublisher:
 
     async def stop(self) -> None:
         """Stop; what was published is marked sent, what was not is left to the relay."""
+        # The flag as well as the cancel: a cancellation that lands inside redis-py's own
+        # timeout handling can be swallowed (Python 3.11), and a shutdown must not hang on it.
+        self._stopping = True
+        self._queued.set()
+        self._marks.set()
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT_S)
         self._loop = None
         if self._sent:
             with contextlib.suppress(SQLAlchemyError):
@@ -112,7 +118,7 @@ class AfterCommitPublisher:
         self._queued.set()
 
     async def _publish_loop(self) -> None:
-        while True:
+        while not self._stopping:
             await self._queued.wait()
             self._queued.clear()
             batch, self._queue = self._queue, []
@@ -132,7 +138,7 @@ class AfterCommitPublisher:
             self._marks.set()
 
     async def _mark_loop(self) -> None:
-        while True:
+        while not self._stopping:
             if self.deferring:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._marks.wait(), timeout=self.settle_s / 4)
