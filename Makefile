@@ -50,6 +50,7 @@ failover: install
 test: install
 	scripts/ensure-redis.sh
 	scripts/ensure-chromium.sh
+	scripts/ensure-scale.sh
 	$(PY) -m pytest
 
 ## make test-fast: the suite without the whole-stack and browser tests.
