@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.app.browser import next_json
 from tests.app.storefront import Storefront
+from tests.support.waiting import wait_until
 from workers.contracts.catalog import ProductRefused, ProductUpdated
 from workers.eventing.ids import uuid7
 
@@ -15,6 +17,19 @@ from workers.eventing.ids import uuid7
 @pytest.fixture
 def manager(storefront: Storefront) -> dict[str, str]:
     return {"Authorization": f"Bearer {storefront.manager_token()}"}
+
+
+def published_one(storefront: Storefront, event_type: str, matches: Callable[[Any], bool]) -> Any:
+    """The one event of that type on ``storefront`` that ``matches``, once the web has published it.
+
+    The web process publishes right after its commit, from a task of its own: the 202 can come first.
+    """
+    found = wait_until(
+        lambda: [e for e in storefront.events("storefront", event_type) if matches(e)],
+        message=f"no {event_type} on the storefront stream",
+    )
+    [event] = found
+    return event
 
 
 def new_product(**fields: Any) -> dict[str, Any]:
@@ -37,7 +52,7 @@ def test_a_new_product_is_recorded_for_the_catalog_with_the_id_the_answer_gives(
     assert response.status_code == 202, response.text
     product_id = response.json()["product_id"]
     assert product_id > max(storefront.products())
-    [requested] = [e for e in storefront.events("storefront", "product.create_requested") if e.data.sku == body["sku"]]
+    requested = published_one(storefront, "product.create_requested", lambda e: e.data.sku == body["sku"])
     assert (requested.data.product_id, requested.data.opening_stock, requested.data.manager) == (
         product_id,
         5,
@@ -89,7 +104,7 @@ def test_the_catalogs_late_refusal_shows_on_the_managers_listing(
 ) -> None:
     body = new_product()
     product_id = storefront.http.post("/api/catalog/products", json=body, headers=manager).json()["product_id"]
-    [requested] = [e for e in storefront.events("storefront", "product.create_requested") if e.data.sku == body["sku"]]
+    requested = published_one(storefront, "product.create_requested", lambda e: e.data.sku == body["sku"])
     refusal = ProductRefused(
         request_id=requested.data.request_id, product_id=product_id, field="sku", reason="sku is already taken"
     )
@@ -115,9 +130,7 @@ def test_a_change_is_recorded_for_the_catalog(storefront: Storefront, manager: d
     )
 
     assert response.status_code == 202, response.text
-    [asked] = [
-        e for e in storefront.events("storefront", "product.update_requested") if e.data.product_id == product.id
-    ]
+    asked = published_one(storefront, "product.update_requested", lambda e: e.data.product_id == product.id)
     assert (asked.data.price_cents, asked.data.archived, asked.data.name) == (1500, True, None)
 
 
