@@ -28,6 +28,9 @@ from app.limits import BODY_TIMEOUT_S, SOCKETS_PER_ADDRESS, BodyDeadline, BodyLi
 from app.live import sockets
 from app.live.direct import KeepRawSend
 from app.live.hub import Hub
+from app.ops import api as ops_api
+from app.ops import page as ops_page
+from app.ops.client import STATE_KEY as OPS_REDIS
 from app.projector.bootstrap import SERVICE
 from app.roles import Role
 from app.served_by import ServedBy
@@ -38,7 +41,7 @@ from app.web import ROOT
 from workers.contracts import REGISTRY
 from workers.eventing import Database, Outbox, Settings
 from workers.eventing.after_commit import AfterCommitPublisher
-from workers.eventing.redis_client import connect_async
+from workers.eventing.redis_client import connect, connect_async
 from workers.eventing.tables import backbone_tables
 
 log = logging.getLogger(__name__)
@@ -100,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await hub.start()
         app.state.secret_key = secret_key(settings)
         app.state.limits = Limits(settings)
+        setattr(app.state, OPS_REDIS, connect(settings.redis))
         app.state.gateway = Gateway(settings=settings, db=db, outbox=outbox, redis=async_client, hub=hub)
         log.info("gateway started (database %r, redis %s)", db, settings.redis)
         try:
@@ -109,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await publisher.stop()
             await async_client.aclose()
             await app.state.limits.close()
+            getattr(app.state, OPS_REDIS).close()
             db.dispose()
 
     app = Starlette(
@@ -117,6 +122,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *api.ROUTES,
             *sockets.ROUTES,
             *pages.ROUTES,
+            *ops_api.ROUTES,
+            *ops_page.ROUTES,
             Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
         ],
         lifespan=lifespan,

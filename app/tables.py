@@ -1,4 +1,4 @@
-"""The gateway's own database: checkouts, idempotency keys, clerks, sessions and the read model.
+"""The gateway's own database: checkouts, idempotency keys, staff, sessions, the ops audit and the read model.
 
 The read model (``products``, ``orders``) is projected from events; the gateway never
 reads another service's database.
@@ -104,4 +104,21 @@ positions = Table(
     METADATA,
     Column("stream", String(100), primary_key=True),
     Column("last_id", String(40), nullable=False),
+)
+
+# Every retry and discard of a dead letter from the ops console: who, when, and what.
+ops_audit = Table(
+    "ops_audit",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("action", String(20), nullable=False),
+    Column("dlq_id", String(40), nullable=False),
+    Column("stream", String(100), nullable=False),
+    Column("entry_id", String(40), nullable=False),
+    Column("group_name", String(100), nullable=False),
+    Column("event_type", String(100), nullable=False),
+    # The entry id the retried event got back on its stream (retries only).
+    Column("new_entry_id", String(40), nullable=True),
+    Column("actor", String(100), nullable=False),
+    Column("at", Float, nullable=False, index=True),
 )

@@ -29,6 +29,7 @@ class DeadLetter:
     deliveries: int
     event_type: str
     event: bytes
+    failed_at: float | None = None
 
 
 def dead_letter(
@@ -96,6 +97,20 @@ def retry_dead_letter(client: redis.Redis, dlq_id: str, *, redrive_s: float | No
     return _text(replies[0])
 
 
+def find_dead_letter(client: redis.Redis, dlq_id: str) -> DeadLetter | None:
+    """One dead letter by its id on ``dlq``, or None."""
+    entries = cast(list[tuple[bytes, dict[bytes, bytes]]], client.xrange(DLQ_STREAM, min=dlq_id, max=dlq_id))
+    return _parse(*entries[0]) if entries else None
+
+
+def discard_dead_letter(client: redis.Redis, dlq_id: str) -> DeadLetter:
+    """Remove a dead letter for good (its event is not handled again); returns what was removed."""
+    letter = find_dead_letter(client, dlq_id)
+    if letter is None or not client.xdel(DLQ_STREAM, dlq_id):
+        raise KeyError(f"no dead letter {dlq_id}")
+    return letter
+
+
 def _parse(entry_id: bytes | str, fields: Mapping[bytes, bytes]) -> DeadLetter:
     return DeadLetter(
         dlq_id=_text(entry_id),
@@ -106,6 +121,7 @@ def _parse(entry_id: bytes | str, fields: Mapping[bytes, bytes]) -> DeadLetter:
         deliveries=int(fields.get(b"deliveries", b"0")),
         event_type=_text(fields.get(TYPE_FIELD, b"")),
         event=fields.get(EVENT_FIELD, b""),
+        failed_at=float(fields[b"failed_at"]) if fields.get(b"failed_at") else None,
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import redis
 from sqlalchemy import MetaData
 
+from workers.eventing import heartbeat
 from workers.eventing.consumer import Consumer, ConsumerSettings, Handler, Tick, default_consumer_name
 from workers.eventing.database import Database
 from workers.eventing.outbox import Outbox
@@ -105,6 +106,14 @@ def run_service(spec: ServiceSpec, settings: Settings | None = None) -> None:
         retention=RetentionPolicy.from_settings(settings),
     )
     relay_thread = relay.start(stop)
+    heartbeat.start(
+        runtime.client,
+        runtime.outbox,
+        spec.name,
+        wiring.consumer.consumer_name,
+        stop,
+        max(0.1, settings.number("HEARTBEAT_INTERVAL_S", heartbeat.INTERVAL_S)),
+    )
     for hook in wiring.on_start:
         hook()
     background = [
