@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from app import api, clerks, health, pages
+from app import api, clerks, health, openapi, pages
 from app.errors import ApiError, on_api_error, on_client_disconnect, on_http_error, on_unexpected_error
 from app.headers import SecurityHeaders
 from app.health import projector_lag_bound
@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             *health.ROUTES,
             *api.ROUTES,
+            *openapi.ROUTES,
             *sockets.ROUTES,
             *pages.ROUTES,
             *ops_api.ROUTES,
