@@ -1,20 +1,21 @@
 """The web process: ``python -m app`` serves the gateway with uvicorn on ``$PORT``."""
 
-import logging
 import os
 
 import uvicorn
 
 from app.serving import guard_options
 from workers.eventing import Settings
+from workers.eventing.logs import setup_logging
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+setup_logging("web")
 uvicorn.run(
     "app.main:create_app",
     factory=True,
     host=os.environ.get("HOST", "127.0.0.1"),
     port=int(os.environ.get("PORT", "8000")),
     log_level="info",
+    log_config=None,  # uvicorn's loggers go through setup_logging's handler (LOG_FORMAT=json too)
     proxy_headers=False,
     # The sans-I/O protocol lets live push write one pre-framed message to many sockets
     # (app/live/direct.py). No per-message deflate: the messages are small, and a zlib

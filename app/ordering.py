@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,9 @@ from workers.contracts.orders import CANCELLABLE
 from workers.contracts.storefront import CancelRequested, CheckoutSubmitted
 from workers.eventing import Outbox
 from workers.eventing.ids import uuid7
+from workers.eventing.logs import log_context
+
+log = logging.getLogger(__name__)
 
 
 def place_order(
@@ -37,11 +41,22 @@ def place_order(
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise ApiError(422, "Idempotency-Key must be 1 to 200 characters.", {"Idempotency-Key": "bad length"})
     key = None if idempotency_key is None else scoped_key(scope, idempotency_key)
-    try:
-        return _place(outbox, body, key, units_cap)
-    except IntegrityError:
-        # A concurrent request with the same key won the race: answer as it did.
-        return _place(outbox, body, key, units_cap)
+    order_id = uuid7()
+    # Every line logged during the checkout carries the order id, as the saga's events do.
+    with log_context(correlation_id=order_id, event_type=CheckoutSubmitted.TYPE):
+        try:
+            response = _place(outbox, body, key, units_cap, order_id)
+        except IntegrityError:
+            # A concurrent request with the same key won the race: answer as it did.
+            response = _place(outbox, body, key, units_cap, order_id)
+    replayed = response["order_id"] != order_id
+    log.info(
+        "checkout %s: order %s",
+        "replayed (same Idempotency-Key)" if replayed else "accepted",
+        response["order_id"],
+        extra={"correlation_id": response["order_id"], "event_type": CheckoutSubmitted.TYPE},
+    )
+    return response
 
 
 def scoped_key(scope: str, key: str) -> str:
@@ -49,7 +64,7 @@ def scoped_key(scope: str, key: str) -> str:
     return hashlib.sha256(f"{scope}\x00{key}".encode()).hexdigest()
 
 
-def _place(outbox: Outbox, body: Any, key: str | None, units_cap: int) -> dict[str, Any]:
+def _place(outbox: Outbox, body: Any, key: str | None, units_cap: int, order_id: str) -> dict[str, Any]:
     with outbox.unit_of_work() as uow:
         checkout = parse_checkout(body, read_model.catalog(uow.conn), units_cap)
         request_hash = hashlib.sha256(json.dumps(checkout.canonical(), sort_keys=True).encode()).hexdigest()
@@ -61,7 +76,7 @@ def _place(outbox: Outbox, body: Any, key: str | None, units_cap: int) -> dict[s
                 if earlier.request_hash != request_hash:
                     raise ApiError(409, "This Idempotency-Key was already used with a different request.")
                 return dict(earlier.response)
-        order_id, token, now = uuid7(), new_token(), datetime.now(UTC)
+        token, now = new_token(), datetime.now(UTC)
         response = {
             "order_id": order_id,
             "status": "pending",

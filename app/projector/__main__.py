@@ -1,4 +1,4 @@
 from app.projector.bootstrap import SPEC
 from workers.eventing import run_service
 
-run_service(SPEC)
+run_service(SPEC, process="projector")

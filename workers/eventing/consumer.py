@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from workers.eventing.backoff import Backoff
 from workers.eventing.dead_letters import dead_letter
 from workers.eventing.inbox import already_processed, record_processed
+from workers.eventing.logs import event_context, log_fields
 from workers.eventing.outbox import Outbox, UnitOfWork
 from workers.eventing.publishing import Claim, add_entries
 from workers.eventing.redis_client import BLOCK_MS, TRANSIENT_ERRORS
@@ -269,6 +270,7 @@ class Consumer:
                     received.envelope.id,
                     received.envelope.correlation_id,
                     exc,
+                    extra=log_fields(received.envelope),
                 )
                 failed.append((received, exc))
         return done, failed
@@ -286,15 +288,16 @@ class Consumer:
                 continue
             seen.add(envelope.id)
             uow.cause = received
-            self.handlers[envelope.type](received, uow)
-            fresh.append(envelope.id)
-            log.debug(
-                "%s: handled %s event=%s correlation=%s",
-                self.group,
-                envelope.type,
-                envelope.id,
-                envelope.correlation_id,
-            )
+            with event_context(envelope):  # every line the handler logs names its event and saga
+                self.handlers[envelope.type](received, uow)
+                fresh.append(envelope.id)
+                log.debug(
+                    "%s: handled %s event=%s correlation=%s",
+                    self.group,
+                    envelope.type,
+                    envelope.id,
+                    envelope.correlation_id,
+                )
         uow.cause = None
         record_processed(uow.conn, self._inbox, self.group, fresh)
         return duplicates

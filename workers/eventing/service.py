@@ -21,6 +21,7 @@ from sqlalchemy import MetaData
 from workers.eventing import heartbeat
 from workers.eventing.consumer import Consumer, ConsumerSettings, Handler, Tick, default_consumer_name
 from workers.eventing.database import Database
+from workers.eventing.logs import setup_logging
 from workers.eventing.outbox import Outbox
 from workers.eventing.redis_client import connect
 from workers.eventing.registry import Registry
@@ -89,10 +90,13 @@ def consumer_settings(settings: Settings, **overrides: Any) -> ConsumerSettings:
     return ConsumerSettings(**values)
 
 
-def run_service(spec: ServiceSpec, settings: Settings | None = None) -> None:
-    """Run a worker until SIGTERM/SIGINT; the batch in hand is finished first."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def run_service(spec: ServiceSpec, settings: Settings | None = None, *, process: str | None = None) -> None:
+    """Run a worker until SIGTERM/SIGINT; the batch in hand is finished first.
+
+    ``process`` names the process in its logs (default: the service's name).
+    """
     settings = settings or Settings.from_env()
+    setup_logging(process or spec.name, settings.environ)
     runtime = open_runtime(spec, settings)
     wiring = spec.wire(runtime)
     stop = threading.Event()
