@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from app import api, clerks, health, openapi, pages
+from app import api, clerks, health, metrics, openapi, pages
 from app.errors import ApiError, on_api_error, on_client_disconnect, on_http_error, on_unexpected_error
 from app.headers import SecurityHeaders
 from app.health import projector_lag_bound
@@ -119,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             *health.ROUTES,
+            *metrics.ROUTES,
             *api.ROUTES,
             *openapi.ROUTES,
             *sockets.ROUTES,
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(BodyDeadline, timeout_s=settings.number("REQUEST_BODY_TIMEOUT_S", BODY_TIMEOUT_S)),
             Middleware(SocketsPerAddress, limit=settings.integer("WS_MAX_PER_ADDRESS", SOCKETS_PER_ADDRESS)),
             Middleware(KeepRawSend),
+            Middleware(metrics.HttpMetrics),  # inside KeepRawSend: it wraps send
         ],
         exception_handlers={
             ApiError: on_api_error,

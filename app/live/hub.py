@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 
+from app.instruments import FANOUT_SECONDS
 from app.live.direct import DirectSender
 from app.stream_ids import id_key
 from workers.contracts import REGISTRY
@@ -282,6 +284,7 @@ class Hub:
         if not self._versions.is_newer(change):
             return
         frames: dict[Any, bytes] = {}  # one frame per kind of feed, made once for every socket
+        started = time.perf_counter()
         for mailbox in list(self._mailboxes):
             if change.stream in mailbox.streams:
                 try:  # free unless it raises: the fan-out's speed is untouched
@@ -290,6 +293,7 @@ class Hub:
                     # One broken socket must not cost the others this change.
                     log.exception("live push to one socket failed; dropping that socket")
                     mailbox.fall_behind()
+        FANOUT_SECONDS.observe(time.perf_counter() - started)
 
     def readers_alive(self) -> bool:
         """False when a stream's reader has ended although the hub is not stopping."""

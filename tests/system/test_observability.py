@@ -14,7 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.ports import free_port
 from tests.support.stack import Stack
 from tests.support.waiting import wait_until
 from tests.system.conftest import DEMO_PRODUCTS, start
@@ -28,8 +30,18 @@ CLERK = {"username": "clerk", "password": "clerk-dev-password"}
 
 
 @pytest.fixture(scope="module")
-def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    env = {"LOG_FORMAT": "json", "HEARTBEAT_INTERVAL_S": "0.5", "OPS_REFRESH_S": "0.2"}
+def orders_metrics_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def observed(tmp_path_factory: pytest.TempPathFactory, orders_metrics_port: int) -> Iterator[Stack]:
+    env = {
+        "LOG_FORMAT": "json",
+        "HEARTBEAT_INTERVAL_S": "0.5",
+        "OPS_REFRESH_S": "0.2",
+        "ORDERS_METRICS_PORT": str(orders_metrics_port),
+    }
     stack = start(tmp_path_factory.mktemp("observed"), env)
     try:
         with ShopClient(stack.url) as shop:
@@ -171,3 +183,36 @@ def test_a_clerk_is_forbidden_the_ops_api_and_page(observed: Stack) -> None:
         assert client.get("/api/ops/dead-letters", headers=auth).status_code == 403
         assert client.post("/api/ops/dead-letters/1-1/retry", headers=auth).status_code == 403
         assert client.post("/api/ops/dead-letters/1-1/discard", headers=auth).status_code == 403
+
+
+def scrape(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    response = httpx.get(url, timeout=10.0)
+    assert response.status_code == 200
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_parse_and_move_with_orders_on_the_web_and_a_worker(observed: Stack, orders_metrics_port: int) -> None:
+    web, worker = f"{observed.url}/metrics", f"http://127.0.0.1:{orders_metrics_port}/metrics"
+    handled = ("events_handled_total", frozenset({"group": "orders", "type": "checkout.submitted"}.items()))
+    confirmed = ("shop_orders", frozenset({"status": "confirmed"}.items()))
+    checkouts = (
+        "http_request_duration_seconds_count",
+        frozenset({"method": "POST", "route": "/api/orders", "status": "202"}.items()),
+    )
+    before_web, before_worker = scrape(web), scrape(worker)
+
+    with ShopClient(observed.url) as shop:
+        placed = [shop.checkout([(6, 1)]) for _ in range(2)]
+        for order in placed:
+            shop.wait_for_status(order, "confirmed")
+
+    wait_until(lambda: scrape(web).get(confirmed, 0) >= before_web.get(confirmed, 0) + 2, 20, "2 more confirmed")
+    after_web, after_worker = scrape(web), scrape(worker)
+    assert after_web[checkouts] == before_web.get(checkouts, 0) + 2
+    assert after_worker[handled] == before_worker.get(handled, 0) + 2
+    assert any(name == "consumer_group_lag" for name, _ in after_web)
+    assert any(name == "relay_published_total" for name, _ in after_worker)

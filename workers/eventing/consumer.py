@@ -29,6 +29,7 @@ from typing import Any, cast
 import redis
 from sqlalchemy.exc import SQLAlchemyError
 
+from workers.eventing import metrics
 from workers.eventing.backoff import Backoff
 from workers.eventing.dead_letters import dead_letter
 from workers.eventing.inbox import already_processed, record_processed
@@ -207,8 +208,11 @@ class Consumer:
         done: list[Received[Any]] = []
         failed: list[tuple[Received[Any], Exception]] = []
         self._duplicates = 0
+        started = time.perf_counter()
         try:
             done, failed = self._apply(work, claim)
+            if work:
+                metrics.batch_handled(self.group, done, failed, time.perf_counter() - started)
             for received in done:
                 acks.setdefault(received.stream, []).append(received.entry_id)
             if acks or claim.rows:
@@ -315,6 +319,7 @@ class Consumer:
         log.error(
             "consumer %s: entry %s on %s dead-lettered after %d deliveries", self.group, entry_id, stream, deliveries
         )
+        metrics.dead_lettered(self.group, _text(fields.get(TYPE_FIELD, b"")))
         dead_letter(
             self.client,
             stream=stream,

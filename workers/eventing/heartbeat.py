@@ -21,6 +21,7 @@ from typing import Any, cast
 import redis
 from sqlalchemy import func, select
 
+from workers.eventing import metrics
 from workers.eventing.outbox import Outbox
 from workers.eventing.redis_client import TRANSIENT_ERRORS
 
@@ -60,6 +61,7 @@ def beat(client: redis.Redis, outbox: Outbox, service: str, consumer: str) -> He
     """Measure and publish one heartbeat; forget replicas of the service silent for too long."""
     now = time.time()
     backlog, oldest = outbox_figures(outbox, now)
+    metrics.outbox_observed(service, backlog, oldest)
     heartbeat = Heartbeat(service, consumer, backlog, oldest, now)
     stale = [name for name, other in _read_hash(client, service).items() if now - other.at > FORGET_AFTER_S]
     pipe = client.pipeline(transaction=False)

@@ -28,6 +28,7 @@ import redis
 from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from workers.eventing import metrics
 from workers.eventing.backoff import Backoff
 from workers.eventing.outbox import Outbox
 from workers.eventing.publishing import add_entries
@@ -88,7 +89,9 @@ class Relay:
                 return 0
             pipe = self.client.pipeline(transaction=False)
             add_entries(pipe, rows)
+            started = time.perf_counter()
             pipe.execute()
+            metrics.relay_published(self.outbox.source, len(rows), time.perf_counter() - started)
             with self.outbox.db.transaction(durable=False) as conn:
                 self.outbox.mark_sent(conn, [row.seq for row in rows])
         log.debug("relay %s: published %d rows", self.outbox.source, len(rows))

@@ -18,7 +18,7 @@ from typing import Any
 import redis
 from sqlalchemy import MetaData
 
-from workers.eventing import heartbeat
+from workers.eventing import heartbeat, metrics
 from workers.eventing.consumer import Consumer, ConsumerSettings, Handler, Tick, default_consumer_name
 from workers.eventing.database import Database
 from workers.eventing.logs import setup_logging
@@ -97,6 +97,7 @@ def run_service(spec: ServiceSpec, settings: Settings | None = None, *, process:
     """
     settings = settings or Settings.from_env()
     setup_logging(process or spec.name, settings.environ)
+    metrics_port = metrics.serve(settings, process or spec.name)
     runtime = open_runtime(spec, settings)
     wiring = spec.wire(runtime)
     stop = threading.Event()
@@ -129,7 +130,13 @@ def run_service(spec: ServiceSpec, settings: Settings | None = None, *, process:
     consumer = Consumer(
         runtime.outbox, runtime.client, spec.name, wiring.handlers, settings=wiring.consumer, ticks=wiring.ticks
     )
-    log.info("%s started (database %r, redis %s)", spec.name, runtime.db, settings.redis)
+    log.info(
+        "%s started (database %r, redis %s, metrics %s)",
+        spec.name,
+        runtime.db,
+        settings.redis,
+        f"on :{metrics_port}" if metrics_port else "off",
+    )
     try:
         consumer.run(stop)
     finally:
