@@ -7,8 +7,10 @@ import uvicorn
 from app.serving import guard_options
 from workers.eventing import Settings
 from workers.eventing.logs import setup_logging
+from workers.eventing.tracing import setup_tracing
 
 setup_logging("web")
+setup_tracing("web", Settings.from_env())
 uvicorn.run(
     "app.main:create_app",
     factory=True,

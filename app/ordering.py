@@ -22,7 +22,7 @@ from app.errors import ApiError
 from app.tokens import matches, new_token, token_hash
 from workers.contracts.orders import CANCELLABLE
 from workers.contracts.storefront import CancelRequested, CheckoutSubmitted
-from workers.eventing import Outbox
+from workers.eventing import Outbox, tracing
 from workers.eventing.ids import uuid7
 from workers.eventing.logs import log_context
 
@@ -43,7 +43,10 @@ def place_order(
     key = None if idempotency_key is None else scoped_key(scope, idempotency_key)
     order_id = uuid7()
     # Every line logged during the checkout carries the order id, as the saga's events do.
-    with log_context(correlation_id=order_id, event_type=CheckoutSubmitted.TYPE):
+    with (
+        log_context(correlation_id=order_id, event_type=CheckoutSubmitted.TYPE),
+        tracing.order_root(order_id, "checkout"),
+    ):
         try:
             response = _place(outbox, body, key, units_cap, order_id)
         except IntegrityError:

@@ -9,15 +9,18 @@ from sqlalchemy import update
 from app import read_model, tables
 from app.errors import ApiError
 from workers.contracts.storefront import DispatchRequested, RestockRequested
-from workers.eventing import Outbox
+from workers.eventing import Outbox, tracing
 from workers.eventing.ids import uuid7
 
 MAX_RESTOCK = 10_000
 
 
 def request_dispatch(outbox: Outbox, order_id: str, clerk: str) -> None:
-    """Ask for a confirmed order's dispatch: the orders service accepts it unless a cancel won."""
-    with outbox.unit_of_work() as uow:
+    """Ask for a confirmed order's dispatch: the orders service accepts it unless a cancel won.
+
+    A span in the order's trace (workers/eventing/tracing.py).
+    """
+    with tracing.in_saga(order_id, "dispatch requested"), outbox.unit_of_work() as uow:
         row = read_model.order_row(uow.conn, order_id, for_update=True)
         if row is None:
             raise ApiError(404, "No such order.")

@@ -29,7 +29,7 @@ from typing import Any, cast
 import redis
 from sqlalchemy.exc import SQLAlchemyError
 
-from workers.eventing import metrics
+from workers.eventing import metrics, tracing
 from workers.eventing.backoff import Backoff
 from workers.eventing.dead_letters import dead_letter
 from workers.eventing.inbox import already_processed, record_processed
@@ -292,7 +292,7 @@ class Consumer:
                 continue
             seen.add(envelope.id)
             uow.cause = received
-            with event_context(envelope):  # every line the handler logs names its event and saga
+            with event_context(envelope), tracing.handling(envelope, self.group):  # logs and spans name it
                 self.handlers[envelope.type](received, uow)
                 fresh.append(envelope.id)
                 log.debug(

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from workers.eventing.ids import uuid7
+from workers.eventing.tracing import TRACEPARENT_PATTERN
 
 
 class EventData(BaseModel):
@@ -39,6 +40,8 @@ class Envelope(BaseModel):
     aggregate_version: int = Field(ge=0)
     correlation_id: str = Field(min_length=1, max_length=100)
     causation_id: str | None = None
+    # W3C Trace Context of the span that published the event (workers/eventing/tracing.py).
+    traceparent: str | None = Field(default=None, pattern=TRACEPARENT_PATTERN)
     data: dict[str, Any]
 
     @field_validator("occurred_at")

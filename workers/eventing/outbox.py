@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from workers.eventing import tracing
 from workers.eventing.database import Database
 from workers.eventing.envelope import Envelope, EventData
 from workers.eventing.ids import uuid7
@@ -95,6 +96,8 @@ class UnitOfWork:
             "correlation_id": correlation,
             "causation_id": causation,
         }
+        if (traceparent := tracing.current_traceparent()) is not None:
+            head["traceparent"] = traceparent
         payload = f'{orjson.dumps(head).decode()[:-1]},"data":{data.model_dump_json()}}}'
         published = Published(
             event_id, data.TYPE, self.source, aggregate_id, aggregate_version, correlation, causation, payload

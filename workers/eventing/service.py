@@ -18,7 +18,7 @@ from typing import Any
 import redis
 from sqlalchemy import MetaData
 
-from workers.eventing import heartbeat, metrics
+from workers.eventing import heartbeat, metrics, tracing
 from workers.eventing.consumer import Consumer, ConsumerSettings, Handler, Tick, default_consumer_name
 from workers.eventing.database import Database
 from workers.eventing.logs import setup_logging
@@ -98,6 +98,7 @@ def run_service(spec: ServiceSpec, settings: Settings | None = None, *, process:
     settings = settings or Settings.from_env()
     setup_logging(process or spec.name, settings.environ)
     metrics_port = metrics.serve(settings, process or spec.name)
+    tracing.setup_tracing(process or spec.name, settings)
     runtime = open_runtime(spec, settings)
     wiring = spec.wire(runtime)
     stop = threading.Event()
