@@ -25,6 +25,8 @@ T = TypeVar("T")
 
 CLERK_USER = "clerk"
 CLERK_PASSWORD = "clerk-dev-password"
+MANAGER_USER = "manager"
+MANAGER_PASSWORD = "manager-dev-password"
 CUSTOMER = {"email": "ada@example.com", "name": "Ada Lovelace", "address": "12 Analytical Row, London"}
 DEADLINE_S = 20.0
 # The live-state indicator in the footer, set by static/live.js on htmx:wsOpen / htmx:wsClose.
@@ -174,6 +176,19 @@ def log_in_clerk(context: BrowserContext, base_url: str) -> Page:
     page.locator('input[name="password"]').fill(CLERK_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(f"{base_url}/warehouse")
+    expect(page.locator("#live-state")).to_have_text(LIVE)
+    mark(page)
+    return page
+
+
+def log_in_to_ops(context: BrowserContext, base_url: str) -> Page:
+    """The manager logs in through ``/login`` and lands on the live ops console at ``/ops``."""
+    page = context.new_page()
+    page.goto(f"{base_url}/login?next=/ops")
+    page.locator('input[name="username"]').fill(MANAGER_USER)
+    page.locator('input[name="password"]').fill(MANAGER_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{base_url}/ops")
     expect(page.locator("#live-state")).to_have_text(LIVE)
     mark(page)
     return page

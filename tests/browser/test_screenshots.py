@@ -5,8 +5,9 @@ run leaves the tree as it found it; ``make screenshots`` sets ``SCREENSHOT_DIR``
 ``docs/screenshots`` and refreshes the README's pictures.
 
 ``docs/screenshots/``: the storefront at a laptop and a phone viewport, an order page,
-the clerk's console with orders ready to dispatch, the manager's catalog page and an
-order the shopper cancelled and was refunded for. The pages are first put in a
+the clerk's console with orders ready to dispatch, the manager's catalog page, an
+order the shopper cancelled and was refunded for, and the manager's ops console
+(shipping paused, so its group lags; one dead letter). The pages are first put in a
 representative state through the contract: a delivered order, one on its way, two
 waiting for the clerk. Each page must also fit its viewport's width.
 """
@@ -24,9 +25,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LAPTOP, PHONE, Visitors
-from tests.browser.shop import LIVE, ShopApi, eventually, log_in_clerk
+from tests.browser.shop import LIVE, ShopApi, eventually, log_in_clerk, log_in_to_ops
 from tests.browser.test_live_catalog import log_in_manager
 from tests.support.stack import Stack
+from workers.eventing.registry import EVENT_FIELD, TYPE_FIELD
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
@@ -119,3 +121,10 @@ def test_cancelled_and_refunded_order(stack: Stack, api: ShopApi, visitors: Visi
     expect(page.locator("#order-status")).to_have_text("cancelled")
     expect(page.locator("#refunded")).to_be_visible()
     shoot(page, "order-cancelled.png")
+def test_ops_console(stack: Stack, delivered: dict[str, str], visitors: Visitors) -> None:
+    with stack.redis.client() as client:
+        client.xadd("payments", {TYPE_FIELD: b"payment.confirmed", EVENT_FIELD: b'{"id": "truncated'})
+    page = log_in_to_ops(visitors.new(LAPTOP), stack.url)
+    expect(page.locator(".dead-letter")).to_have_count(1)
+    expect(page.locator("#service-shipping")).to_be_visible()
+    shoot(page, "ops.png")
