@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app import csrf
 from app.access import managers_only, managers_only_socket
+from app.live.feed import _listen
 from app.live.sockets import _refuse_foreign
 from app.ops import actions, figures
 from app.ops.actions import Action
@@ -94,7 +95,8 @@ async def ops_socket(websocket: WebSocket) -> None:
     client, interval = ops_redis(websocket), max(0.1, gw.settings.number("OPS_REFRESH_S", 1.0))
     # The forms in a pushed console post this browser's own CSRF token, as the page's do.
     token = websocket.cookies.get(csrf.CSRF_COOKIE, "")
-    closed = asyncio.create_task(_until_closed(websocket))
+    # The live feeds' listener: ignores what the client sends, closes on oversized messages or a flood.
+    closed = asyncio.create_task(_listen(websocket))
     last = ""
     try:
         while not closed.done():
@@ -112,11 +114,8 @@ async def ops_socket(websocket: WebSocket) -> None:
             await websocket.close(code=TRY_AGAIN_LATER)
     finally:
         closed.cancel()
-
-
-async def _until_closed(websocket: WebSocket) -> None:
-    while (await websocket.receive())["type"] != "websocket.disconnect":
-        pass
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            await closed
 
 
 ROUTES = [

@@ -29,9 +29,9 @@ FOREIGN_ORIGINS = ["http://evil.example", "http://testserver.evil.example", "htt
 
 
 def may_open(storefront: Storefront, endpoint: Endpoint) -> str:
-    """Become someone who may open ``endpoint`` (a clerk, an order's owner); the path to open."""
-    if endpoint.access == "clerk":
-        storefront.browser_login()
+    """Become someone who may open ``endpoint`` (staff of its role, an order's owner); the path to open."""
+    if endpoint.access in ("clerk", "manager"):
+        storefront.browser_login(endpoint.access)
     if "{order_id}" in endpoint.path:
         placed = storefront.place_order(storefront.add_product())
         return endpoint.sample_path(order_id=placed.order_id) + f"?token={placed.token}"
@@ -39,9 +39,11 @@ def may_open(storefront: Storefront, endpoint: Endpoint) -> str:
 
 
 def opened(storefront: Storefront, socket: WebSocketTestSession, endpoint: Endpoint) -> WebSocketTestSession:
-    """The socket, past what it sends on its own at the start (an order socket's current status)."""
+    """The socket, past what it sends on its own at the start (an order socket's current status, the ops console)."""
     if endpoint.path.startswith("/ws/orders/"):
         next_json(socket)
+    if endpoint.path == "/live/ops":
+        next_message(socket)
     return socket
 
 
