@@ -35,6 +35,8 @@ from workers.email.messages import file_name, notice
 from workers.email.notifications import Notification, claim, mark_failed, mark_sent, release
 from workers.eventing import Database
 from workers.eventing.backoff import Backoff
+from workers.eventing.logs import log_context
+from workers.eventing.tracing import in_saga
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +97,18 @@ class Sender:
         failed: list[tuple[Notification, Exception]] = []
         unavailable: MailerUnavailable | None = None
         for notification in batch:
-            try:
-                where = self._send(notification)
-            except MailerUnavailable as exc:
-                unavailable = exc
-                break
-            except Exception as exc:  # noqa: BLE001 - one message's failure must not hold up the others
-                failed.append((notification, exc))
-            else:
-                sent.append(notification)
-                log.info("email sent: %s %s", notification.message_id, where)
+            # The send's lines carry the order's id and its span joins the order's trace.
+            with log_context(correlation_id=notification.order_id), in_saga(notification.order_id, "email send"):
+                try:
+                    where = self._send(notification)
+                except MailerUnavailable as exc:
+                    unavailable = exc
+                    break
+                except Exception as exc:  # noqa: BLE001 - one message's failure must not hold up the others
+                    failed.append((notification, exc))
+                else:
+                    sent.append(notification)
+                    log.info("email sent: %s %s", notification.message_id, where)
             if time.time() > stop_at:  # the rest is given back before the claim could run out
                 break
         self._settle(batch, sent, failed)
