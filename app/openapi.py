@@ -112,7 +112,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("GET", "/api/ops/dead-letters"): Operation("The oldest dead letters", ops.DeadLetters, errors=(503,)),
     ("POST", "/api/ops/dead-letters/{dlq_id}/retry"): Operation(
-        "Put a dead letter back on its stream (audited)", ops.DeadLetterAction, 202, errors=(404, 503)
+        "Put a dead letter back on its stream (audited); 409 past the redrive window (DLQ_REDRIVE_S)",
+        ops.DeadLetterAction,
+        202,
+        errors=(404, 409, 503),
     ),
     ("POST", "/api/ops/dead-letters/{dlq_id}/discard"): Operation(
         "Remove a dead letter for good (audited)", ops.DeadLetterAction, 202, errors=(404, 503)

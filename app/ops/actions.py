@@ -13,24 +13,40 @@ from app.errors import ApiError
 from app.ops import schemas
 from app.stream_ids import is_stream_id
 from workers.eventing import Database
-from workers.eventing.dead_letters import DeadLetter, discard_dead_letter, find_dead_letter, retry_dead_letter
+from workers.eventing.dead_letters import (
+    DeadLetter,
+    RedriveExpired,
+    discard_dead_letter,
+    find_dead_letter,
+    retry_dead_letter,
+)
+from workers.eventing.retention import RetentionPolicy
+from workers.eventing.settings import Settings
 
 Action = Literal["retry", "discard"]
 
 
-def act(client: redis.Redis, db: Database, dlq_id: str, action: Action, actor: str) -> schemas.DeadLetterAction:
-    """Retry (put back on its stream) or discard one dead letter, and record who did it."""
+def act(
+    client: redis.Redis, db: Database, dlq_id: str, action: Action, actor: str, *, redrive_s: float | None = None
+) -> schemas.DeadLetterAction:
+    """Retry (put back on its stream) or discard one dead letter, and record who did it.
+
+    A retry of a dead letter older than ``redrive_s`` (``DLQ_REDRIVE_S``) is refused with 409:
+    the groups that handled its event may have forgotten it, and would handle it twice.
+    """
     letter = find_dead_letter(client, dlq_id) if is_stream_id(dlq_id) else None
     if letter is None:
         raise ApiError(404, f"No dead letter {dlq_id} (already retried or discarded?).")
     try:
         if action == "retry":
-            new_entry_id: str | None = retry_dead_letter(client, dlq_id)
+            new_entry_id: str | None = retry_dead_letter(client, dlq_id, redrive_s=redrive_s)
         else:
             discard_dead_letter(client, dlq_id)
             new_entry_id = None
     except KeyError:  # someone else took it in between
         raise ApiError(404, f"No dead letter {dlq_id} (already retried or discarded?).") from None
+    except RedriveExpired as exc:
+        raise ApiError(409, str(exc)) from None
     _audit(db, action, letter, new_entry_id, actor)
     return schemas.DeadLetterAction(id=dlq_id, action=action, stream=letter.stream, new_entry_id=new_entry_id)
 
@@ -58,3 +74,8 @@ def _audit(db: Database, action: Action, letter: DeadLetter, new_entry_id: str |
                 at=time.time(),
             )
         )
+
+
+def redrive_window(settings: Settings) -> float:
+    """How old a dead letter may be and still be retried (``DLQ_REDRIVE_S``)."""
+    return RetentionPolicy.from_settings(settings).dlq_redrive_s

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -42,10 +43,11 @@ async def dead_letters(request: Request) -> Response:
 
 
 async def _act(request: Request, action: Action) -> Response:
+    gw = gateway(request)
     answer = await _with_redis(
-        actions.act,
+        partial(actions.act, redrive_s=actions.redrive_window(gw.settings)),
         ops_redis(request),
-        gateway(request).db,
+        gw.db,
         request.path_params["dlq_id"],
         action,
         request.state.clerk.username,

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import redis
@@ -61,9 +62,15 @@ async def ops_page(request: Request) -> Response:
 
 async def _act(request: Request, action: Action) -> Response:
     await csrf.checked_form(request)
-    client, db = ops_redis(request), gateway(request).db
+    gw = gateway(request)
+    client, db = ops_redis(request), gw.db
     done = await run_in_threadpool(
-        actions.act, client, db, request.path_params["dlq_id"], action, request.state.clerk.username
+        partial(actions.act, redrive_s=actions.redrive_window(gw.settings)),
+        client,
+        db,
+        request.path_params["dlq_id"],
+        action,
+        request.state.clerk.username,
     )
     if not is_htmx(request):
         verb = "Retried" if action == "retry" else "Discarded"

@@ -7,6 +7,7 @@ dead-letters them as any consumer would.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -14,8 +15,9 @@ from sqlalchemy import select
 
 from app import tables
 from app.ops.figures import STREAMS
-from tests.app.storefront import Storefront, eventually
+from tests.app.storefront import Storefront, eventually, running_storefront
 from tests.security.routes import MANAGER_ENDPOINTS
+from tests.support.redis_server import RedisServer
 from workers.eventing import heartbeat
 from workers.eventing.dead_letters import DLQ_STREAM
 from workers.eventing.ops import SERVICES
@@ -185,3 +187,17 @@ def test_a_clerk_is_forbidden_every_manager_route_there_is() -> None:
         "/api/ops/dead-letters/{dlq_id}/retry",
         "/api/ops/dead-letters/{dlq_id}/discard",
     }
+
+
+def test_a_retry_past_the_redrive_window_is_refused_and_not_audited(redis_server: RedisServer, tmp_path: Path) -> None:
+    with running_storefront(redis_server.url, tmp_path, env={"DLQ_REDRIVE_S": "0"}) as storefront:
+        auth = manager(storefront)
+        entry_id, _ = add_poison(storefront)
+        letter = eventually(lambda: dead_letter_of(storefront, entry_id, auth), "the poison entry in the dead letters")
+
+        response = storefront.http.post(f"/api/ops/dead-letters/{letter['id']}/retry", headers=auth)
+
+        assert response.status_code == 409
+        assert "DLQ_REDRIVE_S" in response.json()["error"]["message"]
+        assert dead_letter_of(storefront, entry_id, auth) is not None
+        assert audit_rows(storefront, letter["id"]) == []
