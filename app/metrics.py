@@ -32,12 +32,12 @@ from app.instruments import HTTP_SECONDS, SOCKETS_OPEN
 from app.ops.client import ops_redis
 from app.ops.figures import STREAMS
 from app.state import gateway
+from workers.contracts.orders import ORDER_STATUSES
 from workers.eventing import Database
 from workers.eventing.inspection import service_figures, stream_figures
 from workers.eventing.ops import SERVICES
 from workers.eventing.redis_client import TRANSIENT_ERRORS
 
-ORDER_STATUSES = ("pending", "confirmed", "cancelled", "dispatched", "shipped", "delivered")
 _http_children: dict[tuple[str, str, int], Any] = {}
 _socket_children: dict[str, Any] = {}
 

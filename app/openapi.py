@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 from app import schemas
 from app.access import access_of, public
 from app.ops import schemas as ops
+from workers.contracts.orders import ORDER_STATUSES
 
 TITLE = "Brew & Steep storefront API"
 JSON_BODY_ERRORS = (413, 415, 422)
@@ -62,7 +63,7 @@ def _header(name: str, description: str, **schema: Any) -> dict[str, Any]:
     return {"name": name, "in": "header", "required": False, "description": description, "schema": schema}
 
 
-_STATUSES = {"type": "string", "enum": ["pending", "confirmed", "cancelled", "dispatched", "shipped", "delivered"]}
+_STATUSES = {"type": "string", "enum": ["", *ORDER_STATUSES]}
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/api/openapi.json"): Operation("This document", None),
@@ -74,6 +75,33 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         schemas.CheckoutRequest,
         (*JSON_BODY_ERRORS, 409, 429),
         (_header("Idempotency-Key", "the same key and body give the same order", maxLength=200),),
+    ),
+    ("GET", "/api/catalog/products"): Operation(
+        "The manager's catalog: every product and the open new-product requests", schemas.CatalogProducts
+    ),
+    ("POST", "/api/catalog/products"): Operation(
+        "Ask the catalog for a new product (the answer names the id it will have)",
+        schemas.ProductAccepted,
+        202,
+        schemas.NewProductRequest,
+        (*JSON_BODY_ERRORS, 409),
+    ),
+    ("PATCH", "/api/catalog/products/{product_id}"): Operation(
+        "Change a product's name, description or price, or archive it",
+        schemas.ProductChangeAccepted,
+        202,
+        schemas.ProductChangeRequest,
+        (*JSON_BODY_ERRORS, 404, 409),
+    ),
+    ("POST", "/api/orders/{order_id}/cancel"): Operation(
+        "Cancel an order (its token required) while it is pending or confirmed and not dispatched",
+        schemas.CancelAccepted,
+        202,
+        errors=(404, 409),
+        parameters=(
+            _header("X-Order-Token", "the order's token (from the checkout's answer)"),
+            _query("token", "the order's token, when a header cannot be sent", type="string"),
+        ),
     ),
     ("GET", "/api/orders/{order_id}"): Operation(
         "An order, for whoever holds its token",
@@ -92,10 +120,17 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("POST", "/api/logout"): Operation("End the bearer token's session", None, 204),
     ("GET", "/api/warehouse/orders"): Operation(
-        "Orders with a status (confirmed by default), for the warehouse",
+        "Staff's order search: by status (confirmed by default, empty for any), id prefix or email, day range",
         schemas.WarehouseOrders,
         errors=(422,),
-        parameters=(_query("status", "the orders' status", **_STATUSES),),
+        parameters=(
+            _query("status", "the orders' status (empty: any)", **_STATUSES),
+            _query("q", "an order id prefix or an email", type="string"),
+            _query("from", "placed on or after this day (UTC)", type="string", format="date"),
+            _query("to", "placed on or before this day (UTC)", type="string", format="date"),
+            _query("cursor", "a previous answer's next_cursor", type="string"),
+            _query("limit", "orders per page", type="integer", minimum=1),
+        ),
     ),
     ("POST", "/api/warehouse/orders/{order_id}/dispatch"): Operation(
         "Dispatch a confirmed order", schemas.DispatchAccepted, 202, errors=(404, 409)

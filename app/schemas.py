@@ -12,11 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.catalog_requests import MAX_PRICE_CENTS, MAX_STOCK
 from app.checkout import MAX_LINES, MAX_QUANTITY, PAYMENT_METHODS
 from workers.contracts.common import Customer, Line
-from workers.contracts.orders import PaymentState
+from workers.contracts.orders import OrderStatus
 
-OrderStatus = Literal["pending", "confirmed", "cancelled", "dispatched", "shipped", "delivered"]
 PaymentMethod = Literal[PAYMENT_METHODS]  # type: ignore[valid-type]
 
 
@@ -40,11 +40,60 @@ class Product(BaseModel):
     available: int = Field(description="units that can still be ordered: on hand less reserved")
     on_hand: int = Field(description="units on the shelf")
     reserved: int
+    archived: bool
 
 
 class ProductList(BaseModel):
     products: list[Product]
     stream_id: str = Field(description="the position of the stock stream the listing reflects (for /ws/stock)")
+    catalog_stream_id: str = Field(description="the position of the catalog stream (for /ws/catalog)")
+
+
+class CatalogRequest(BaseModel):
+    request_id: str
+    product_id: int
+    sku: str
+    name: str
+    status: str = Field(description="requested or refused")
+    field: str | None
+    reason: str | None
+
+
+class CatalogProducts(BaseModel):
+    products: list[Product] = Field(description="every product, archived ones too")
+    requests: list[CatalogRequest] = Field(description="new-product requests the catalog has not created")
+    catalog_stream_id: str
+
+
+class NewProductRequest(BaseModel):
+    sku: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    price_cents: int = Field(ge=0, le=MAX_PRICE_CENTS)
+    opening_stock: int = Field(0, ge=0, le=MAX_STOCK)
+
+
+class ProductAccepted(BaseModel):
+    product_id: int
+
+
+class ProductChangeRequest(BaseModel):
+    """At least one of the fields."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = None
+    price_cents: int | None = Field(None, ge=0, le=MAX_PRICE_CENTS)
+    archived: bool | None = None
+
+
+class ProductChangeAccepted(BaseModel):
+    product_id: int
+    request_id: str
+
+
+class CancelAccepted(BaseModel):
+    order_id: str
+    status: Literal["cancel_requested"]
 
 
 class CheckoutItem(BaseModel):
@@ -72,6 +121,13 @@ class HistoryEntry(BaseModel):
     at: str
 
 
+class OrderPayment(BaseModel):
+    status: str = Field(description="pending until the payment service answers; confirmed, declined, refunded")
+    amount_cents: int
+    refunded_cents: int
+    method: str | None
+
+
 class Order(BaseModel):
     order_id: str
     status: OrderStatus
@@ -80,11 +136,14 @@ class Order(BaseModel):
     history: list[HistoryEntry]
     customer: Customer
     payment_method: str | None
-    payment: PaymentState | None
+    payment: OrderPayment
     cancel_reason: str | None
     carrier: str | None
     tracking_number: str | None
     dispatch_requested: bool
+    cancel_requested: bool
+    cancellable: bool
+    placed_at: str | None
     version: int
 
 
@@ -100,6 +159,7 @@ class LoginAnswer(BaseModel):
 
 class WarehouseOrders(BaseModel):
     orders: list[Order]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last")
 
 
 class DispatchAccepted(BaseModel):

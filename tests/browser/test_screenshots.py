@@ -121,6 +121,8 @@ def test_cancelled_and_refunded_order(stack: Stack, api: ShopApi, visitors: Visi
     expect(page.locator("#order-status")).to_have_text("cancelled")
     expect(page.locator("#refunded")).to_be_visible()
     shoot(page, "order-cancelled.png")
+
+
 def test_ops_console(stack: Stack, delivered: dict[str, str], visitors: Visitors) -> None:
     with stack.redis.client() as client:
         client.xadd("payments", {TYPE_FIELD: b"payment.confirmed", EVENT_FIELD: b'{"id": "truncated'})

@@ -152,10 +152,10 @@ def test_one_orders_json_lines_share_its_correlation_id_across_services(observed
 
     def lines_of_the_order() -> set[str] | None:
         services = {line["service"] for line in json_lines(observed) if line.get("correlation_id") == placed.order_id}
-        # The web logs the checkout and payments the charge at INFO, each inside the order's context.
-        return services if {"web", "payments"} <= services else None
+        # The web logs the checkout and orders each status change at INFO, each in the order's context.
+        return services if {"web", "orders"} <= services else None
 
-    services = wait_until(lines_of_the_order, 20, "the order's lines from the web and payments")
+    services = wait_until(lines_of_the_order, 20, "the order's lines from the web and orders")
     assert len(services) >= 2
 
 

@@ -221,7 +221,10 @@ class Consumer:
                 add_entries(pipe, claim.rows)
                 for stream, ids in acks.items():
                     pipe.xack(stream, self.group, *ids)
+                sent_at = time.perf_counter()
                 pipe.execute()
+                if claim.rows:  # the publish half of the relay's work, done here
+                    metrics.relay_published(self.outbox.source, len(claim.rows), time.perf_counter() - sent_at)
             published = True
         finally:
             if work:

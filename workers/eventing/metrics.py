@@ -31,9 +31,14 @@ BATCH_SIZE = Histogram(
     "consumer_batch_size", "Events in one batch read", ["group"], buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 )
 RELAY_SECONDS = Histogram(
-    "relay_publish_seconds", "One relay batch: the XADD pipeline's round trip", ["service"], buckets=_SECONDS
+    "relay_publish_seconds",
+    "One batch of outbox rows published: the XADD pipeline's round trip (the relay's, or a consumer's with its XACK)",
+    ["service"],
+    buckets=_SECONDS,
 )
-RELAY_PUBLISHED = Counter("relay_published_total", "Outbox rows the relay published", ["service"])
+RELAY_PUBLISHED = Counter(
+    "relay_published_total", "Outbox rows published (by the relay, or by a consumer with its XACK)", ["service"]
+)
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox rows not yet published (at the last heartbeat)", ["service"])
 OUTBOX_OLDEST = Gauge("outbox_oldest_unsent_seconds", "Age of the oldest unpublished outbox row (0: none)", ["service"])
 

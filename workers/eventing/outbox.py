@@ -9,12 +9,14 @@ send them.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -59,8 +61,12 @@ class UnitOfWork:
         self.committed: list[Callable[[], None]] = []
 
     def after_commit(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` once this transaction has committed (never if it rolls back)."""
-        self.committed.append(callback)
+        """Call ``callback`` once this transaction has committed (never if it rolls back).
+
+        It runs in the context it was registered in, so its log lines carry the ids of
+        the event being handled (``workers.eventing.logs``).
+        """
+        self.committed.append(partial(contextvars.copy_context().run, callback))
 
     def publish(
         self,

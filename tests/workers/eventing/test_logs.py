@@ -127,3 +127,25 @@ def test_the_consumer_logs_a_handlers_lines_with_its_events_ids(
         envelope.id,
         envelope.type,
     )
+
+
+def test_a_handlers_after_commit_lines_carry_its_events_ids(
+    output: io.StringIO, sqlite_node: Node, events: Events
+) -> None:
+    def handler(event: Received[Any], uow: UnitOfWork) -> None:
+        uow.after_commit(lambda: logging.getLogger("tests.handler").info("committed n=%s", event.data.n))
+
+    consumer = sqlite_node.consumer({events.happened.TYPE: handler})
+    envelope = new_envelope(events.happened(n=4))
+    add_to_stream(sqlite_node.client, events.registry, envelope)
+    setup_logging("service", {"LOG_FORMAT": "json"}, output)
+
+    for _ in range(3):
+        consumer.step()
+
+    [committed] = [line for line in lines(output) if line["logger"] == "tests.handler"]
+    assert (committed["message"], committed["correlation_id"], committed["event_id"]) == (
+        "committed n=4",
+        envelope.correlation_id,
+        envelope.id,
+    )
