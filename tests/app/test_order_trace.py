@@ -105,7 +105,8 @@ def test_an_orders_saga_is_one_trace_of_parent_linked_spans(
         "warehouse handle order.placed",
         "orders handle payment.confirmed",
         "dispatch requested",
-        "warehouse handle dispatch.requested",
+        "orders handle dispatch.requested",
+        "warehouse handle order.dispatched",
         "shipping handle order.dispatched",
         "orders handle shipment.delivered",
     } <= names
@@ -120,5 +121,6 @@ def test_an_orders_saga_is_one_trace_of_parent_linked_spans(
 
     assert parent_name("orders handle checkout.submitted") == "checkout"
     assert parent_name("payments handle order.placed") == "orders handle checkout.submitted"
-    assert parent_name("warehouse handle dispatch.requested") == "dispatch requested"
+    assert parent_name("orders handle dispatch.requested") == "dispatch requested"
+    assert parent_name("warehouse handle order.dispatched") == "orders handle dispatch.requested"
     assert parent_name("dispatch requested") == "checkout"
