@@ -18,7 +18,7 @@ import json
 import re
 
 from starlette.datastructures import FormData
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from app.client import CLIENT_COOKIE, client_id, ensure_client_id
 from app.errors import ApiError
@@ -30,7 +30,7 @@ CSRF_HEADER = "x-csrf-token"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
-def _token(request: Request, client: str) -> str:
+def _token(request: HTTPConnection, client: str) -> str:
     clerk = getattr(request.state, "clerk", None)
     session_secret = clerk.csrf_token if clerk is not None else ""
     key = str(request.app.state.secret_key).encode()
@@ -41,6 +41,12 @@ def _token(request: Request, client: str) -> str:
 def csrf_token(request: Request) -> str:
     """The token for this browser's forms (a client id is made, and set by ``client.remember``, if it has none)."""
     return _token(request, ensure_client_id(request))
+
+
+def connection_token(conn: HTTPConnection) -> str:
+    """The token this browser's pages carry, for forms pushed over its socket ("" when it has no client id)."""
+    client = client_id(conn)
+    return _token(conn, client) if client else ""
 
 
 def hx_headers(token: str) -> str:

@@ -101,7 +101,7 @@ async def ops_socket(websocket: WebSocket) -> None:
     gw = gateway(websocket)
     client, interval = ops_redis(websocket), max(0.1, gw.settings.number("OPS_REFRESH_S", 1.0))
     # The forms in a pushed console post this browser's own CSRF token, as the page's do.
-    token = websocket.cookies.get(csrf.CSRF_COOKIE, "")
+    token = csrf.connection_token(websocket)
     # The live feeds' listener: ignores what the client sends, closes on oversized messages or a flood.
     closed = asyncio.create_task(_listen(websocket))
     last = ""
