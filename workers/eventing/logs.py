@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -90,10 +90,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-def setup_logging(service: str, environ: Mapping[str, str] | None = None, stream: TextIO | None = None) -> None:
-    """Configure the root logger for this process; uvicorn's loggers and Python's warnings go through it too."""
+def setup_logging(
+    service: str,
+    environ: Mapping[str, str] | None = None,
+    stream: TextIO | None = None,
+    filters: Sequence[logging.Filter] = (),
+) -> None:
+    """Configure the root logger for this process; uvicorn's loggers and Python's warnings go through it too.
+
+    ``filters`` see every line first (the web process's redaction of order tokens).
+    """
     env = os.environ if environ is None else environ
     handler = logging.StreamHandler(stream or sys.stderr)
+    for line_filter in filters:
+        handler.addFilter(line_filter)
     handler.addFilter(ContextFilter(service))
     if env.get("LOG_FORMAT", "").lower() == "json":
         handler.setFormatter(JsonFormatter())
