@@ -107,7 +107,15 @@ def report(figures: list[LiveFigure]) -> str:
 def _measure(server: str, size: int, redis_url: str, data_dir: Path) -> LiveFigure:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "REDIS_URL": redis_url, "DATA_DIR": str(data_dir)}
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "REDIS_URL": redis_url,
+        "DATA_DIR": str(data_dir),
+        # Every socket comes from one address: the per-address and connection limits would refuse them.
+        "WS_MAX_PER_ADDRESS": "0",
+        "WEB_MAX_CONNECTIONS": "0",
+    }
     if server == "gateway":
         argv = [sys.executable, "-m", "app"]
     else:
