@@ -4,30 +4,20 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 from collections.abc import Iterator
 
 import pytest
 
 from tests.app.storefront import Storefront
+from tests.support.logs import borrowed_root_logger
 from workers.eventing.logs import setup_logging
 
 
 @pytest.fixture
 def json_logs() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    stream = io.StringIO()
-    setup_logging("web", {"LOG_FORMAT": "json"}, stream)
-    try:
+    with borrowed_root_logger() as stream:
+        setup_logging("web", {"LOG_FORMAT": "json"}, stream)
         yield stream
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in handlers:
-            root.addHandler(handler)
-        root.setLevel(level)
-        logging.captureWarnings(False)
 
 
 def test_the_checkouts_line_carries_its_order_id(storefront: Storefront, json_logs: io.StringIO) -> None:

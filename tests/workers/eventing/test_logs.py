@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.logs import borrowed_root_logger
 from tests.workers.eventing.support import Events, Node, add_to_stream, new_envelope
 from workers.eventing import Received, UnitOfWork
 from workers.eventing.logs import log_context, setup_logging
@@ -20,18 +21,8 @@ log = logging.getLogger("tests.logs")
 @pytest.fixture
 def output() -> Iterator[io.StringIO]:
     """What the root logger writes, for this test only (pytest's own handlers are put back after)."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    stream = io.StringIO()
-    try:
+    with borrowed_root_logger() as stream:
         yield stream
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in handlers:
-            root.addHandler(handler)
-        root.setLevel(level)
-        logging.captureWarnings(False)
 
 
 def lines(stream: io.StringIO) -> list[dict[str, Any]]:
