@@ -64,6 +64,19 @@ async def on_client_disconnect(request: Request, exc: Exception) -> Response:
     return Response(status_code=400)  # nobody is there to read it
 
 
+# How long a client is asked to wait when the database stayed busy past its timeout.
+BUSY_RETRY_AFTER_S = 1
+
+
+async def on_busy(request: Request, exc: Exception) -> Response:
+    # Overload, not a fault: the transaction was rolled back; the client may simply try again.
+    log.warning("%s %s answered 503: %s", request.method, request.url.path, exc)
+    busy = ApiError(
+        503, "The shop is busy; please try again in a moment.", headers={"Retry-After": str(BUSY_RETRY_AFTER_S)}
+    )
+    return await on_api_error(request, busy)
+
+
 async def on_unexpected_error(request: Request, exc: Exception) -> Response:
     # Never a stack trace to a user: log it with the path, answer with a plain message.
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)

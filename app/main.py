@@ -20,7 +20,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from app import api, clerks, health, metrics, openapi, pages
-from app.errors import ApiError, on_api_error, on_client_disconnect, on_http_error, on_unexpected_error
+from app.errors import ApiError, on_api_error, on_busy, on_client_disconnect, on_http_error, on_unexpected_error
 from app.headers import SecurityHeaders
 from app.health import projector_lag_bound
 from app.keys import secret_key
@@ -41,6 +41,7 @@ from app.web import ROOT
 from workers.contracts import REGISTRY
 from workers.eventing import Database, Outbox, Settings
 from workers.eventing.after_commit import AfterCommitPublisher
+from workers.eventing.database import Busy
 from workers.eventing.redis_client import connect, connect_async
 from workers.eventing.tables import backbone_tables
 
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         backbone_tables(METADATA)
-        db = Database(settings.database_url(SERVICE), METADATA)
+        db = Database.for_service(settings, SERVICE, METADATA)
         # The projector process creates the same tables; on SQLite both do it under
         # BEGIN IMMEDIATE, so on a fresh data dir one waits for the other. Clerks are
         # the web's alone: it holds their credentials and refuses production defaults.
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         exception_handlers={
             ApiError: on_api_error,
+            Busy: on_busy,
             ClientDisconnect: on_client_disconnect,
             HTTPException: on_http_error,
             Exception: on_unexpected_error,

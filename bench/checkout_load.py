@@ -34,6 +34,7 @@ from bench.ws_client import Client
 
 HOST = "127.0.0.1"
 CONFIRM_TIMEOUT_S = 30.0
+NO_ANSWER = 0  # the status recorded for a checkout whose connection failed (reset, closed)
 
 
 def order_body(n: int, product_ids: Sequence[int]) -> dict[str, Any]:
@@ -56,21 +57,28 @@ async def burst(port: int, orders: int, clients: int, product_ids: Sequence[int]
     queue = iter(range(orders))  # shared by the clients: one event loop, so no locking
 
     async def client(connection: Connection) -> None:
-        for n in queue:
-            sent = time.time()
-            reply = await connection.request(requests[n])
-            answered = time.time()
-            if reply.status == 202:
-                placed = reply.json()
-                results[n] = [sent, answered, reply.status, placed["order_id"], placed["token"]]
-            else:
-                results[n] = [sent, answered, reply.status, None, reply.body[:200].decode(errors="replace")]
+        try:
+            for n in queue:
+                sent = time.time()
+                try:
+                    reply = await connection.request(requests[n])
+                except (OSError, EOFError, HttpError) as exc:  # counted, not fatal: a fresh connection goes on
+                    results[n] = [sent, time.time(), NO_ANSWER, None, repr(exc)[:200]]
+                    await connection.close()
+                    connection = await Connection.open(HOST, port)
+                    continue
+                answered = time.time()
+                if reply.status == 202:
+                    placed = reply.json()
+                    results[n] = [sent, answered, reply.status, placed["order_id"], placed["token"]]
+                else:
+                    results[n] = [sent, answered, reply.status, None, reply.body[:200].decode(errors="replace")]
+        finally:
+            await connection.close()
 
     cpu_started, started = time.process_time(), time.perf_counter()
     await asyncio.gather(*(client(connection) for connection in connections))
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    for connection in connections:
-        await connection.close()
     return {"orders": results, "seconds": wall, "cpu_seconds": cpu}
 
 
@@ -106,7 +114,7 @@ async def at_rate(port: int, rate: float, seconds: float, product_ids: Sequence[
     async def one(n: int) -> None:
         try:
             await checkout_and_watch(n)
-        except (OSError, HttpError) as exc:  # counted, not fatal: the figures say how many failed
+        except (OSError, EOFError, HttpError) as exc:  # counted, not fatal: the figures say how many failed
             results.append({"outcome": f"error {exc!r}"})
 
     async def checkout_and_watch(n: int) -> None:

@@ -43,7 +43,7 @@ import httpx
 import redis
 
 from bench import procstat
-from bench.checkout_load import fetch_orders
+from bench.checkout_load import NO_ANSWER, fetch_orders
 from bench.honcho_stack import ROOT, HonchoStack
 from bench.report import met, percentile, table
 from chaos.quiet import wait_for_quiet
@@ -246,12 +246,19 @@ def _stock_up(stack: HonchoStack, orders: int) -> list[int]:
     return sorted(ids)
 
 
+def _failed_posts(rows: list[list[Any]]) -> Counter[str]:
+    """How the checkouts that got no 202 ended: ``HTTP 503`` and the like, or no answer at all."""
+    return Counter(
+        "no answer (connection failed)" if row[2] == NO_ANSWER else f"HTTP {row[2]}" for row in rows if row[2] != 202
+    )
+
+
 def _burst_figures(
     report: dict[str, Any], names: dict[int, str], used: dict[int, float], histories: list[dict[str, Any]]
 ) -> Burst:
     rows = report["orders"]
     accepted = [row for row in rows if row[2] == 202]
-    errors = Counter(f"HTTP {row[2]}" for row in rows if row[2] != 202)
+    errors = _failed_posts(rows)
     confirmed_at: list[tuple[float, float]] = []  # (sent, confirmed) per confirmed order
     for row, order in zip(accepted, histories, strict=True):
         at = next((entry["at"] for entry in order.get("history", []) if entry["status"] == "confirmed"), None)
@@ -308,7 +315,7 @@ def _run_baseline(settings: LoadSettings) -> tuple[Burst, Rate]:
             confirm_ms=[(row[1] - row[0]) * 1000 for row in accepted],
             cpu_s={"bare app": used.get(server.pid, 0.0)},
             generator_cpu_s=float(report["cpu_seconds"]),
-            errors=Counter(f"HTTP {row[2]}" for row in rows if row[2] != 202),
+            errors=_failed_posts(rows),
         )
         rate = _rate(port, settings, [1], first=0)
         return burst, rate

@@ -1,8 +1,13 @@
-"""Checkout goes to the gateway's own database and outbox, so it works while Redis is down."""
+"""Checkout goes to the gateway's own database and outbox: it works while Redis is down, and a busy database says so."""
 
 from __future__ import annotations
 
-from tests.app.storefront import Storefront, eventually
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from tests.app.storefront import Storefront, eventually, running_storefront
 from tests.support.redis_server import RedisServer
 
 
@@ -46,3 +51,26 @@ def test_the_web_process_publishes_a_checkout_itself_right_after_its_commit(own_
 
     eventually(lambda: own_storefront.published_for("checkout.submitted", placed.order_id), "the checkout published")
     eventually(own_storefront.all_sent, "its outbox row marked sent")
+
+
+def test_a_checkout_that_cannot_get_the_database_in_time_is_answered_503_and_writes_nothing(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    with running_storefront(redis_server.url, tmp_path, env={"DB_BUSY_TIMEOUT_MS": "200"}) as storefront:
+        product = storefront.add_product()
+        eventually(storefront.all_sent, "the product's set-up settled")
+        database = make_url(storefront.gateway.db.url).database
+        assert database is not None
+        other_process = sqlite3.connect(database, isolation_level=None)  # another writer, holding the file
+        other_process.execute("BEGIN IMMEDIATE")
+        try:
+            response = storefront.checkout([{"product_id": product.id, "quantity": 1}])
+        finally:
+            other_process.execute("ROLLBACK")
+            other_process.close()
+
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+        assert "busy" in response.json()["error"]["message"]
+        assert storefront.gateway.outbox.backlog() == 0
+        assert storefront.checkout([{"product_id": product.id, "quantity": 1}]).status_code == 202

@@ -41,9 +41,12 @@ STOP_TIMEOUT_S = 3.0
 
 
 def mark_published(outbox: Outbox, event_ids: Sequence[str]) -> None:
-    """Mark these events' outbox rows sent (one transaction); call only after their XADD succeeded."""
+    """Mark these events' outbox rows sent (one transaction); call only after their XADD succeeded.
+
+    Without an fsync, as the relay's marks: a mark lost to a power cut publishes the row again.
+    """
     t, now = outbox.table, time.time()
-    with outbox.db.transaction() as conn:
+    with outbox.db.transaction(durable=False) as conn:
         for start in range(0, len(event_ids), _MARK_CHUNK):
             chunk = list(event_ids[start : start + _MARK_CHUNK])
             conn.execute(update(t).where(t.c.event_id.in_(chunk), t.c.sent_at.is_(None)).values(sent_at=now))

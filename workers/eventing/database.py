@@ -9,11 +9,20 @@ SQLite durability, chosen on purpose:
   of the fsync small. Marking outbox rows sent is the exception (``durable=False``):
   a lost mark only publishes the row again;
 - write transactions start with ``BEGIN IMMEDIATE`` so two writers queue on the
-  ``busy_timeout`` instead of failing halfway with "database is locked".
+  ``busy_timeout`` instead of failing halfway with "database is locked";
+- the threads of one process take turns, first come first served, before ``BEGIN``
+  (``Turns``): SQLite's busy handler polls with growing sleeps, so forty threads polling
+  one file starve some of them past the timeout (seen under a 64-client checkout
+  burst), while a queue hands the turn on the moment it is free. What is left to the
+  busy timeout is the few processes sharing a file. A writer that still waits out the timeout gets
+  ``Busy``, which the gateway answers with 503 and ``Retry-After``.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +31,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
+
+from workers.eventing.settings import Settings
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -40,6 +52,46 @@ _SCHEMA_LOCK = 0x5C4E_3A7A
 WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024
 
 
+class Busy(Exception):
+    """A write transaction waited out the busy timeout: the database is busy; try again shortly."""
+
+
+class Turns:
+    """A lock handed on in the order it was asked for (``threading.Lock`` promises no order)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._held = False
+        self._waiting: deque[threading.Lock] = deque()
+
+    def acquire(self, timeout: float) -> bool:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return True
+            mine = threading.Lock()
+            mine.acquire()
+            self._waiting.append(mine)
+        if mine.acquire(timeout=timeout):
+            return True  # handed on by release(): the turn is ours
+        with self._guard:
+            if mine in self._waiting:
+                self._waiting.remove(mine)
+                return False
+        return True  # handed on just as the wait ran out
+
+    def release(self) -> None:
+        with self._guard:
+            if self._waiting:
+                self._waiting.popleft().release()  # still held: it passes to the next in line
+            else:
+                self._held = False
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs that name no driver."""
     for prefix in ("postgres://", "postgresql://"):
@@ -51,11 +103,13 @@ def normalise_url(url: str) -> str:
 class Database:
     """A service's own database: an engine and the tables the service declared."""
 
-    def __init__(self, url: str, metadata: MetaData | None = None) -> None:
+    def __init__(self, url: str, metadata: MetaData | None = None, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.url = normalise_url(url)
         self.metadata = metadata if metadata is not None else MetaData()
         self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
-        self.engine = _sqlite_engine(self.url) if self.is_sqlite else _server_engine(self.url)
+        self.busy_timeout_ms = busy_timeout_ms
+        self.engine = _sqlite_engine(self.url, busy_timeout_ms) if self.is_sqlite else _server_engine(self.url)
+        self._writers = Turns()
 
     def create_tables(self) -> None:
         """Create the declared tables that do not exist yet; safe from several processes at once.
@@ -68,6 +122,12 @@ class Database:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
             self.metadata.create_all(conn)
 
+    @classmethod
+    def for_service(cls, settings: Settings, service: str, metadata: MetaData) -> Database:
+        """The service's database as configured: ``<SERVICE>_DATABASE_URL`` and ``DB_BUSY_TIMEOUT_MS``."""
+        busy_ms = settings.integer("DB_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS)
+        return cls(settings.database_url(service), metadata, busy_timeout_ms=busy_ms)
+
     @contextmanager
     def transaction(self, *, durable: bool = True) -> Iterator[Connection]:
         """A connection inside one transaction: committed on exit, rolled back on error.
@@ -77,10 +137,25 @@ class Database:
         commit skips the fsync: it survives a killed process, and the next durable
         commit makes it durable too; only a power cut in between can lose it.
         """
-        if durable or not self.is_sqlite:
+        if not self.is_sqlite:
             with self.engine.begin() as conn:
                 yield conn
             return
+        if not self._writers.acquire(timeout=self.busy_timeout_ms / 1000):
+            raise Busy(f"{self!r}: no turn to write within {self.busy_timeout_ms} ms")
+        try:
+            with _busy_as_busy(self):
+                if durable:
+                    with self.engine.begin() as conn:
+                        yield conn
+                else:
+                    with self._fast_commit() as conn:
+                        yield conn
+        finally:
+            self._writers.release()
+
+    @contextmanager
+    def _fast_commit(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
             driver = conn.connection.driver_connection
             assert driver is not None
@@ -106,7 +181,18 @@ class Database:
         return f"Database({make_url(self.url).render_as_string(hide_password=True)!r})"
 
 
-def _sqlite_engine(url: str) -> Engine:
+@contextmanager
+def _busy_as_busy(db: Database) -> Iterator[None]:
+    try:
+        yield
+    except (OperationalError, sqlite3.OperationalError) as exc:
+        # The driver's own error where BEGIN goes straight to it (below), SQLAlchemy's elsewhere.
+        if "database is locked" in str(getattr(exc, "orig", exc)):
+            raise Busy(f"{db!r}: the database stayed locked for {db.busy_timeout_ms} ms") from exc
+        raise
+
+
+def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -114,7 +200,7 @@ def _sqlite_engine(url: str) -> Engine:
     # pragmas) on every transaction, which costs more than the transaction itself.
     engine = create_engine(
         url,
-        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
         **JSON_CODEC,
     )
 
@@ -129,7 +215,7 @@ def _sqlite_engine(url: str) -> Engine:
         # After a checkpoint SQLite reuses the -wal file but never shrinks it; this cap
         # makes it truncate the file back (retention's periodic checkpoint does the rest).
         cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -67,7 +67,7 @@ class ServiceSpec:
 def open_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
     """Open the service's own database (creating its tables) and its Redis client."""
     backbone_tables(spec.metadata)
-    db = Database(settings.database_url(spec.name), spec.metadata)
+    db = Database.for_service(settings, spec.name, spec.metadata)
     db.create_tables()
     outbox = Outbox(db, spec.name, spec.registry)
     return Runtime(spec.name, settings, db, outbox, connect(settings.redis))
