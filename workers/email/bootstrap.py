@@ -48,6 +48,9 @@ def email_templates(directory: Path = TEMPLATES_DIR) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Templates are read once: checking each one's mtime on every email was a stat()
+        # per message for files that change only with a deploy (and a restart).
+        auto_reload=False,
     )
     environment.filters["money"] = money
     return environment

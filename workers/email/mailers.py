@@ -153,10 +153,13 @@ class DirectoryMailer:
     fsync: bool = False
 
     def send(self, message: EmailMessage, *, name: str) -> str:
-        self.directory.mkdir(parents=True, exist_ok=True)
         target = self.directory / name
         # Written aside and renamed: a crash leaves the old file or the new one, never half of one.
-        fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
+        try:
+            fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
+        except FileNotFoundError:  # the first message, or the directory was removed meanwhile
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as file:
                 file.write(message.as_bytes())
