@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Connection, bindparam, func, insert, select, update
@@ -29,6 +29,8 @@ from workers.eventing.ids import uuid7
 from workers.eventing.publishing import Claim, OutboxRow
 from workers.eventing.registry import Received, Registry
 from workers.eventing.tables import backbone_tables
+
+G = TypeVar("G")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -59,6 +61,7 @@ class UnitOfWork:
         self._registry = registry
         self.staged: list[Published] = []
         self.committed: list[Callable[[], None]] = []
+        self._gathered: dict[str, tuple[Any, Callable[[Connection, Any], None]]] = {}
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once this transaction has committed (never if it rolls back).
@@ -67,6 +70,24 @@ class UnitOfWork:
         the event being handled (``workers.eventing.logs``).
         """
         self.committed.append(partial(contextvars.copy_context().run, callback))
+
+    def gather(self, key: str, factory: Callable[[], G], flush: Callable[[Connection, G], None]) -> G:
+        """A value this transaction collects across its events, written once by ``flush`` before the commit.
+
+        The first call with ``key`` makes the value with ``factory``; later calls get the same
+        one. For bookkeeping a batch needs once rather than once per event (how far a read
+        model has read a stream): a batch of 100 events then costs one statement, not 100.
+        """
+        if key not in self._gathered:
+            self._gathered[key] = (factory(), flush)
+        value: G = self._gathered[key][0]
+        return value
+
+    def flush_gathered(self) -> None:
+        """Write what was gathered (the outbox calls this in the transaction, just before its own rows)."""
+        for value, flush in self._gathered.values():
+            flush(self.conn, value)
+        self._gathered.clear()
 
     def publish(
         self,
@@ -172,6 +193,7 @@ class Outbox:
         with self.db.transaction() as conn:
             uow = UnitOfWork(conn, self.source, self.registry, cause)
             yield uow
+            uow.flush_gathered()
             rows = self.write(uow)
             admitted = claim is not None and bool(rows) and self._admit(conn, claim, rows)
         try:

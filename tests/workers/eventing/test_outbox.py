@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from tests.workers.eventing.support import Events, Node, new_envelope
 from workers.eventing import EventData, UnknownEventType
@@ -103,3 +103,22 @@ def test_an_after_commit_callback_runs_once_its_transaction_committed_and_never_
         assert calls == []
 
     assert calls == ["committed ['thing-1']"]
+
+
+def test_what_a_transaction_gathers_is_written_once_inside_it_and_not_at_all_after_a_rollback(node: Node) -> None:
+    flushes: list[list[str]] = []
+
+    def write_furthest(conn: Connection, ids: list[str]) -> None:
+        flushes.append(list(ids))
+        conn.execute(insert(node.things).values(id=max(ids), version=len(ids)))
+
+    with node.outbox.unit_of_work() as uow:
+        for n in (3, 1, 2):
+            uow.gather("furthest", list, write_furthest).append(f"thing-{n}")
+    assert flushes == [["thing-3", "thing-1", "thing-2"]]  # one write for the three
+    assert _things(node) == ["thing-3"]
+
+    with pytest.raises(RuntimeError), node.outbox.unit_of_work() as uow:
+        uow.gather("furthest", list, write_furthest).append("thing-9")
+        raise RuntimeError("the handler failed")
+    assert len(flushes) == 1 and _things(node) == ["thing-3"]
