@@ -15,9 +15,10 @@ from typing import Any
 
 from app.errors import InvalidInput
 from workers.contracts.common import Customer, Line
+from workers.contracts.payments import PAYMENT_TOKENS
 from workers.eventing import Settings
 
-PAYMENT_METHODS = ("pm_card_visa", "pm_card_declined", "pm_card_insufficient_funds")
+PAYMENT_METHODS = tuple(t.token for t in PAYMENT_TOKENS)
 MAX_QUANTITY = 99  # per line, whatever the shop allows per order
 MAX_LINES = 50
 # Units of one product in one order, unless the shop sets MAX_UNITS_PER_PRODUCT: enough

@@ -32,10 +32,10 @@ from app.instruments import HTTP_SECONDS, SOCKETS_OPEN
 from app.ops.client import ops_redis
 from app.ops.figures import STREAMS
 from app.state import gateway
+from workers.contracts import SERVICES
 from workers.contracts.orders import ORDER_STATUSES
 from workers.eventing import Database
 from workers.eventing.inspection import service_figures, stream_figures
-from workers.eventing.ops import SERVICES
 from workers.eventing.redis_client import TRANSIENT_ERRORS
 
 _http_children: dict[tuple[str, str, int], Any] = {}

@@ -31,15 +31,12 @@ from app.state import gateway
 from app.warehouse_requests import request_dispatch, request_restock
 from app.web import TEMPLATES, render, timeline
 from workers.contracts.orders import ORDER_STATUSES
+from workers.contracts.payments import PAYMENT_TOKENS
 from workers.eventing.ids import uuid7
 
 Page = Callable[[Request], Awaitable[Response]]
 
-PAYMENT_LABELS = {
-    "pm_card_visa": "Visa test card (succeeds)",
-    "pm_card_declined": "Declined test card",
-    "pm_card_insufficient_funds": "Test card with insufficient funds",
-}
+PAYMENT_LABELS = {t.token: t.label for t in PAYMENT_TOKENS}
 
 
 def page(handler: Page) -> Page:

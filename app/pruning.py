@@ -23,13 +23,13 @@ import time
 from sqlalchemy import Connection, delete, select
 
 from app import tables
+from workers.contracts.orders import FINISHED
 from workers.eventing import Database
 
 log = logging.getLogger(__name__)
 
 READ_MODEL_KEEP_S = 30 * 86_400.0  # a month: the order page a shopper might still open from an email
 PRUNE_INTERVAL_S = 60.0
-FINISHED = ("delivered", "cancelled")  # no further change comes after these
 BATCH_ROWS = 500
 MAX_BATCHES = 20
 

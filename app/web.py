@@ -12,12 +12,10 @@ from starlette.templating import Jinja2Templates
 from app.cart import read_cart
 from app.csrf import csrf_token, hx_headers
 from app.read_model import payment_view
-from workers.contracts.orders import CANCELLABLE
+from workers.contracts.orders import CANCELLABLE, ORDER_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Jinja2Templates(directory=ROOT / "templates")
-
-ORDER_STEPS = ("pending", "confirmed", "dispatched", "shipped", "delivered")
 
 
 def money(cents: int) -> str:
@@ -33,7 +31,7 @@ def timeline(order: dict[str, Any]) -> dict[str, Any]:
     """
     history = order.get("history") or []
     reached_at = {h["status"]: str(h["at"])[:19].replace("T", " ") for h in history}
-    steps = ("pending", "cancelled") if order["status"] == "cancelled" else ORDER_STEPS
+    steps = (ORDER_PATH[0], "cancelled") if order["status"] == "cancelled" else ORDER_PATH
     return {
         "order": order,
         "steps": steps,

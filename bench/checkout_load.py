@@ -31,6 +31,7 @@ import uvloop
 
 from bench.http_client import Connection, HttpError, encode_json_post, encode_request
 from bench.ws_client import Client
+from workers.contracts.payments import APPROVING_TOKEN
 
 HOST = "127.0.0.1"
 CONFIRM_TIMEOUT_S = 30.0
@@ -44,7 +45,7 @@ def order_body(n: int, product_ids: Sequence[int]) -> dict[str, Any]:
         "name": "Bench Shopper",
         "address": "1 Load Street, Testville",
         "items": [{"product_id": product_ids[n % len(product_ids)], "quantity": 1}],
-        "payment_method": "pm_card_visa",
+        "payment_method": APPROVING_TOKEN,
     }
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
 from tests.support.postgres import postgres_url_or_skip
-from workers.eventing.ops import SERVICES
+from workers.contracts import SERVICES
 
 
 @contextmanager

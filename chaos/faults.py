@@ -28,7 +28,7 @@ from chaos.plan import FREEZE_WAIT_S, Fault
 from tests.support.stack import Stack
 from tests.system.observe import Entry, entries, streams
 from workers.eventing.dead_letters import DLQ_STREAM
-from workers.eventing.redis_client import BLOCK_MS
+from workers.eventing.redis_client import BLOCK_MS, as_text
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ class FaultInjector:
                 if self._reads(group, stream):
                     summary: dict[str, Any] = self._client.xpending(stream, group)
                     consumers: list[dict[str, Any]] = summary.get("consumers") or []
-                    total += sum(int(c["pending"]) for c in consumers if _text(c["name"]) == consumer)
+                    total += sum(int(c["pending"]) for c in consumers if as_text(c["name"]) == consumer)
             return total
         except (redis.ConnectionError, redis.TimeoutError):
             return 0
@@ -203,7 +203,7 @@ class FaultInjector:
 
     def _reads(self, group: str, stream: str) -> bool:
         groups: list[dict[str, Any]] = self._client.xinfo_groups(stream)
-        return any(_text(g["name"]) == group for g in groups)
+        return any(as_text(g["name"]) == group for g in groups)
 
     def _latest(self, stream: str, count: int) -> list[Entry]:
         return list(reversed(cast(list[Entry], self._client.xrevrange(stream, count=count))))
@@ -218,7 +218,7 @@ class FaultInjector:
             fields[b"event"] = body
         entry_id = self._client.xadd(stream, cast(dict[Any, Any], fields))
         with self._lock:
-            self.poison.add((stream, _text(entry_id)))
+            self.poison.add((stream, as_text(entry_id)))
 
     def _with_redis(self, action: Callable[[], T]) -> T:
         """Run ``action`` once Redis answers (it may be down for one of the other faults)."""
@@ -256,7 +256,3 @@ def _envelope(number: int, event_type: str, data: dict[str, Any]) -> bytes:
             "data": data,
         }
     ).encode()
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

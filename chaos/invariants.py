@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from chaos.evidence import Evidence
-from chaos.load import DECLINING
 from tests.system.observe import message_id
+from workers.contracts.orders import CANCELLABLE, FULFILMENT, ORDER_PATH, OUT_OF_STOCK, PAYMENT_DECLINED
+from workers.contracts.payments import DECLINING_TOKENS
 
-FULFILLED = ("confirmed", "dispatched", "shipped", "delivered")
-LEFT_THE_SHELF = ("dispatched", "shipped", "delivered")
-PATHS = (("pending", "cancelled"), ("pending", *FULFILLED))
+FULFILLED = FULFILMENT
+LEFT_THE_SHELF = tuple(status for status in FULFILMENT if status not in CANCELLABLE)
+PATHS = ((ORDER_PATH[0], "cancelled"), ORDER_PATH)
 SHOWN = 5  # examples named in a failed check's detail
 
 
@@ -156,10 +157,10 @@ def _misfit(order: Any, method: str, dispatch_asked: bool) -> str | None:
         return f"history {list(order.history)}"
     if order.history[-1] != order.status:
         return f"history ends in {order.history[-1]}"
-    if method in DECLINING:
+    if method in DECLINING_TOKENS:
         return None if order.status == "cancelled" else "a declining card must end cancelled"
     if order.status == "cancelled":
-        return None if (order.cancel_reason or "").startswith("out of stock") else f"cancelled: {order.cancel_reason}"
+        return None if (order.cancel_reason or "").startswith(OUT_OF_STOCK) else f"cancelled: {order.cancel_reason}"
     if dispatch_asked and order.status not in LEFT_THE_SHELF:
         return "a clerk dispatched it, but it never left"
     if not dispatch_asked and order.status in LEFT_THE_SHELF:
@@ -309,7 +310,7 @@ def _units(ev: Evidence, statuses: Iterable[str]) -> Counter[int]:
 def _state_label(status: str, reason: str | None) -> str:
     if status != "cancelled":
         return status
-    for prefix in ("out of stock", "payment declined"):
+    for prefix in (OUT_OF_STOCK, PAYMENT_DECLINED):
         if (reason or "").startswith(prefix):
             return f"cancelled ({prefix})"
     return f"cancelled ({reason})"

@@ -22,10 +22,10 @@ import httpx
 
 from chaos.plan import ChaosConfig
 from tests.system.shop_client import DEV_CLERK, Json, order_body
+from workers.contracts.payments import APPROVING_TOKEN, DECLINING_TOKENS
 
 log = logging.getLogger(__name__)
 
-DECLINING = ("pm_card_declined", "pm_card_insufficient_funds")
 SCARCE = 8  # a product with at most this many units at the start is "nearly sold out"
 RETRY_FOR_S = 60.0
 
@@ -151,7 +151,7 @@ class LoadDriver:
             product = rng.choice(self.plentiful)
             lines[product] = lines.get(product, 0) + rng.randint(1, 2)
         roll = rng.random()
-        method = "pm_card_visa" if roll < 0.7 else DECLINING[0] if roll < 0.85 else DECLINING[1]
+        method = APPROVING_TOKEN if roll < 0.7 else DECLINING_TOKENS[0] if roll < 0.85 else DECLINING_TOKENS[1]
         return tuple(sorted(lines.items())), method
 
     def _checkout(self, index: int, items: tuple[tuple[int, int], ...], method: str) -> None:

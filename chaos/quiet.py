@@ -1,6 +1,6 @@
 """Waiting until the system has settled: every group caught up and acked, every outbox empty, every email sent.
 
-The same figures ``python -m workers.eventing.ops status`` shows, read directly. Quiet
+The same figures ``python -m workers.ops status`` shows, read directly. Quiet
 must also last a moment: a handler commits its outbox rows before it acks, and the
 relay (polling every 0.5 s) and the simulated carrier (on a timer) act just after.
 """
@@ -14,7 +14,9 @@ import redis
 
 from chaos import truth
 from tests.system.observe import fingerprint, streams
+from workers.contracts import SERVICES
 from workers.eventing.ops import outbox_backlogs
+from workers.eventing.redis_client import as_text
 from workers.eventing.settings import Settings
 
 
@@ -22,14 +24,14 @@ def lagging_groups(client: redis.Redis) -> list[str]:
     """Groups that have entries not yet delivered or not yet acked, as ``stream/group``."""
     behind = []
     for stream in streams(client):
-        last = _text(client.xinfo_stream(stream)["last-generated-id"])
+        last = as_text(client.xinfo_stream(stream)["last-generated-id"])
         groups: list[dict[str, Any]] = client.xinfo_groups(stream)
         for group in groups:
             lag = group.get("lag")
             # Redis reports no lag when it cannot count it; the last delivered id then tells.
-            read_all = lag == 0 if lag is not None else _text(group["last-delivered-id"]) == last
+            read_all = lag == 0 if lag is not None else as_text(group["last-delivered-id"]) == last
             if int(group["pending"]) or not read_all:
-                behind.append(f"{stream}/{_text(group['name'])}")
+                behind.append(f"{stream}/{as_text(group['name'])}")
     return behind
 
 
@@ -45,7 +47,7 @@ def wait_for_quiet(client: redis.Redis, settings: Settings, quiet_s: float = 2.0
         now = time.monotonic()
         behind = lagging_groups(client)
         # Emails recorded but not sent wait like outbox rows (a killed sender's claims run out first).
-        backlogs = {**outbox_backlogs(settings), "email notifications": truth.emails_unsent(settings)}
+        backlogs = {**outbox_backlogs(settings, SERVICES), "email notifications": truth.emails_unsent(settings)}
         state = (fingerprint(client), tuple(sorted(backlogs.items())))
         if behind or any(backlogs.values()):
             stable_since = None
@@ -58,7 +60,3 @@ def wait_for_quiet(client: redis.Redis, settings: Settings, quiet_s: float = 2.0
             waiting = {name: n for name, n in backlogs.items() if n}
             raise TimeoutError(f"no quiet after {timeout:.0f}s: groups behind {behind}, outbox backlogs {waiting}")
         time.sleep(0.2)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

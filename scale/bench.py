@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from scale.databases import server_url
-from workers.eventing.ops import SERVICES
+from workers.contracts import SERVICES
 
 COMMAND = (sys.executable, "-m", "scale")
 

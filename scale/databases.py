@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from sqlalchemy import URL, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from workers.eventing.ops import SERVICES
+from workers.contracts import SERVICES
 
 
 def server_url(environ: Mapping[str, str], database: str = "postgres") -> URL:

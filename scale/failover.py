@@ -36,7 +36,7 @@ from scale.load import BalancedLoad, PageWatchers
 from tests.support.scale_stack import ScaleStack
 from tests.system.shop_client import ShopClient
 from workers.catalog.demo import DEMO_PRODUCTS
-from workers.eventing.ops import SERVICES
+from workers.contracts import SERVICES
 from workers.eventing.settings import Settings
 
 log = logging.getLogger(__name__)

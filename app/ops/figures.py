@@ -8,10 +8,9 @@ from typing import Any
 import redis
 
 from app.ops import schemas
-from workers.contracts import REGISTRY
+from workers.contracts import REGISTRY, SERVICES
 from workers.eventing.dead_letters import DLQ_STREAM, list_dead_letters
 from workers.eventing.inspection import service_figures, stream_figures
-from workers.eventing.ops import SERVICES
 
 # Every stream an event type lives on, and the dead letters: derived from the contracts.
 STREAMS: tuple[str, ...] = (*sorted({REGISTRY.stream_of(t) for t in REGISTRY.types}), DLQ_STREAM)

@@ -18,9 +18,9 @@ from app.ops.figures import STREAMS
 from tests.app.storefront import Storefront, eventually, running_storefront
 from tests.security.routes import MANAGER_ENDPOINTS
 from tests.support.redis_server import RedisServer
+from workers.contracts import SERVICES
 from workers.eventing import heartbeat
 from workers.eventing.dead_letters import DLQ_STREAM
-from workers.eventing.ops import SERVICES
 from workers.eventing.registry import EVENT_FIELD, TYPE_FIELD
 
 

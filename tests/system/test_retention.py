@@ -10,7 +10,7 @@ from tests.support.waiting import wait_until
 from tests.system.conftest import StackFactory
 from tests.system.observe import event_ids, wait_for_emails
 from tests.system.shop_client import ShopClient
-from workers.eventing import ops
+from workers import ops
 
 pytestmark = pytest.mark.stack
 

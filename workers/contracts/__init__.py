@@ -18,13 +18,7 @@ REGISTRY = Registry(
         catalog.ProductCreated,
         catalog.ProductUpdated,
         catalog.ProductRefused,
-        orders.OrderPlaced,
-        orders.OrderConfirmed,
-        orders.OrderCancelled,
-        orders.OrderRefunded,
-        orders.OrderDispatched,
-        orders.OrderShipped,
-        orders.OrderDelivered,
+        *orders.ORDER_EVENTS,
         payments.PaymentConfirmed,
         payments.PaymentDeclined,
         payments.PaymentRefunded,
@@ -38,4 +32,8 @@ REGISTRY = Registry(
     ]
 )
 
-__all__ = ["REGISTRY"]
+# Every service by the name it publishes as (``source``) and keeps its own database under: the
+# gateway (``app/``) and one worker per service folder of ``workers/`` (a Procfile line each).
+SERVICES = ("gateway", "catalog", "orders", "payments", "warehouse", "shipping", "email")
+
+__all__ = ["REGISTRY", "SERVICES"]

@@ -8,15 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from workers.contracts import REGISTRY
-from workers.contracts.orders import (
-    OrderCancelled,
-    OrderConfirmed,
-    OrderDelivered,
-    OrderDispatched,
-    OrderPlaced,
-    OrderRefunded,
-    OrderShipped,
-)
+from workers.contracts.orders import ORDER_EVENTS
 from workers.email.handlers import notify
 from workers.email.mailers import DirectoryMailer, Mailer, SmtpMailer
 from workers.email.messages import DEFAULT_SENDER, Composer, money
@@ -27,16 +19,6 @@ from workers.eventing.service import consumer_settings
 
 # Found from this file, not the working directory: workers/email/bootstrap.py -> the repository root.
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
-
-ORDER_EVENTS = (
-    OrderPlaced,
-    OrderConfirmed,
-    OrderCancelled,
-    OrderRefunded,
-    OrderDispatched,
-    OrderShipped,
-    OrderDelivered,
-)
 
 
 def email_templates(directory: Path = TEMPLATES_DIR) -> Environment:

@@ -16,7 +16,14 @@ from typing import Literal
 
 from jinja2 import Environment
 
-from workers.contracts.orders import OrderSnapshot, OrderStatus
+from workers.contracts.orders import (
+    CANCELLED_BY_CUSTOMER,
+    NOT_SETTLED_IN_TIME,
+    OUT_OF_STOCK,
+    PAYMENT_DECLINED,
+    OrderSnapshot,
+    OrderStatus,
+)
 
 # What an email tells: a status the order entered, or that its payment was given back.
 Notice = OrderStatus | Literal["refunded"]
@@ -96,14 +103,14 @@ def cancellation(reason: str | None) -> str:
     """Why an order was cancelled, told to the customer rather than to an operator."""
     if not reason:
         return "we could not complete it"
-    if reason.startswith("payment declined"):
+    if reason.startswith(PAYMENT_DECLINED):
         return "your payment was declined"
-    if reason.startswith("out of stock"):
+    if reason.startswith(OUT_OF_STOCK):
         items = reason.partition(":")[2].strip()
         return f"some items are no longer in stock ({items})" if items else "some items are no longer in stock"
-    if reason == "not settled in time":
+    if reason == NOT_SETTLED_IN_TIME:
         return "we could not confirm payment and stock in time"
-    if reason == "cancelled by the customer":
+    if reason == CANCELLED_BY_CUSTOMER:
         return "you asked us to cancel it"
     return reason
 

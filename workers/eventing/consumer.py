@@ -36,7 +36,7 @@ from workers.eventing.inbox import already_processed, record_processed
 from workers.eventing.logs import event_context, log_fields
 from workers.eventing.outbox import Outbox, UnitOfWork
 from workers.eventing.publishing import Claim, add_entries
-from workers.eventing.redis_client import BLOCK_MS, TRANSIENT_ERRORS
+from workers.eventing.redis_client import BLOCK_MS, TRANSIENT_ERRORS, as_text
 from workers.eventing.registry import TYPE_FIELD, MalformedEvent, Received, UnknownEventType
 from workers.eventing.summary import Summary
 from workers.eventing.tables import backbone_tables
@@ -176,7 +176,7 @@ class Consumer:
                         "consumer %s/%s claimed %d idle entries on %s", self.group, self.name, len(claimed), stream
                     )
                     handled += self.process([(stream, claimed)])
-                if _text(next_id) == "0-0":
+                if as_text(next_id) == "0-0":
                     break
                 start = next_id
         return handled
@@ -188,7 +188,7 @@ class Consumer:
         raw: dict[tuple[str, str], dict[bytes, bytes]] = {}
         for stream, items in entries:
             for entry_id, fields in items:
-                entry_id = _text(entry_id)
+                entry_id = as_text(entry_id)
                 if not fields:  # trimmed away while pending: nothing left to handle
                     acks.setdefault(stream, []).append(entry_id)
                     continue
@@ -322,7 +322,7 @@ class Consumer:
         log.error(
             "consumer %s: entry %s on %s dead-lettered after %d deliveries", self.group, entry_id, stream, deliveries
         )
-        metrics.dead_lettered(self.group, _text(fields.get(TYPE_FIELD, b"")))
+        metrics.dead_lettered(self.group, as_text(fields.get(TYPE_FIELD, b"")))
         dead_letter(
             self.client,
             stream=stream,
@@ -344,7 +344,7 @@ class Consumer:
             count=self.settings.batch_size,
             block=block_ms,
         )
-        return [(_text(stream), items) for stream, items in cast(list[Any], reply or [])]
+        return [(as_text(stream), items) for stream, items in cast(list[Any], reply or [])]
 
     def _block_ms(self) -> int:
         block = self.settings.block_ms
@@ -379,7 +379,3 @@ class Consumer:
         thread = threading.Thread(target=self.run, args=(stop,), name=f"consumer-{self.group}", daemon=True)
         thread.start()
         return thread
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import redis
 
+from workers.eventing.redis_client import as_text
 from workers.eventing.registry import EVENT_FIELD, TYPE_FIELD
 
 DLQ_STREAM = "dlq"
@@ -94,7 +95,7 @@ def retry_dead_letter(client: redis.Redis, dlq_id: str, *, redrive_s: float | No
     pipe.xadd(letter.stream, {TYPE_FIELD: letter.event_type, EVENT_FIELD: letter.event})
     pipe.xdel(DLQ_STREAM, dlq_id)
     replies: list[Any] = pipe.execute()
-    return _text(replies[0])
+    return as_text(replies[0])
 
 
 def find_dead_letter(client: redis.Redis, dlq_id: str) -> DeadLetter | None:
@@ -113,17 +114,13 @@ def discard_dead_letter(client: redis.Redis, dlq_id: str) -> DeadLetter:
 
 def _parse(entry_id: bytes | str, fields: Mapping[bytes, bytes]) -> DeadLetter:
     return DeadLetter(
-        dlq_id=_text(entry_id),
-        stream=_text(fields[b"stream"]),
-        entry_id=_text(fields[b"entry_id"]),
-        group=_text(fields[b"group"]),
-        error=_text(fields[b"error"]),
+        dlq_id=as_text(entry_id),
+        stream=as_text(fields[b"stream"]),
+        entry_id=as_text(fields[b"entry_id"]),
+        group=as_text(fields[b"group"]),
+        error=as_text(fields[b"error"]),
         deliveries=int(fields.get(b"deliveries", b"0")),
-        event_type=_text(fields.get(TYPE_FIELD, b"")),
+        event_type=as_text(fields.get(TYPE_FIELD, b"")),
         event=fields.get(EVENT_FIELD, b""),
         failed_at=float(fields[b"failed_at"]) if fields.get(b"failed_at") else None,
     )
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -3,7 +3,7 @@
 Every process run by ``run_service`` (each worker replica and the projector) writes,
 every ``HEARTBEAT_INTERVAL_S``, its outbox backlog and the age of its oldest unsent row
 into the hash ``heartbeats:<service>`` under its consumer name. Operators (the gateway's
-ops console, ``python -m workers.eventing.ops``) read those hashes and never open
+ops console, ``python -m workers.ops``) read those hashes and never open
 another service's database. A replica that stopped long ago is dropped by the next
 heartbeat of its service.
 """
@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from workers.eventing import metrics
 from workers.eventing.outbox import Outbox
-from workers.eventing.redis_client import TRANSIENT_ERRORS
+from workers.eventing.redis_client import TRANSIENT_ERRORS, as_text
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +115,9 @@ def _parse_all(service: str, fields: Mapping[bytes, bytes]) -> dict[str, Heartbe
         try:
             values: dict[str, Any] = json.loads(raw)
             oldest = values.get("oldest_unsent_age_s")
-            parsed[_text(name)] = Heartbeat(
+            parsed[as_text(name)] = Heartbeat(
                 service=service,
-                consumer=_text(name),
+                consumer=as_text(name),
                 outbox_backlog=int(values["outbox_backlog"]),
                 oldest_unsent_age_s=None if oldest is None else float(oldest),
                 at=float(values["at"]),
@@ -125,7 +125,3 @@ def _parse_all(service: str, fields: Mapping[bytes, bytes]) -> dict[str, Heartbe
         except (ValueError, KeyError, TypeError):
             continue  # someone else's junk under our key: not a heartbeat
     return parsed
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -1,6 +1,6 @@
 """What an operator looks at, read from Redis alone: streams, consumer groups, services.
 
-Shared by the ops CLI (``python -m workers.eventing.ops``) and the gateway's ops console,
+Shared by the ops CLI (``python -m workers.ops``) and the gateway's ops console,
 so both show the same figures computed the same way. Services are seen through their
 heartbeats (``workers.eventing.heartbeat``): nobody opens another service's database.
 """
@@ -15,6 +15,7 @@ from typing import Any
 import redis
 
 from workers.eventing.heartbeat import read_heartbeats
+from workers.eventing.redis_client import as_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,15 +120,15 @@ def service_figures(client: redis.Redis, services: Iterable[str], now: float | N
 
 
 def _group(client: redis.Redis, stream: str, info: Mapping[str, Any], now_ms: int) -> GroupFigures:
-    name = _text(info["name"])
+    name = as_text(info["name"])
     pending = int(info.get("pending") or 0)
     oldest: int | None = None
     if pending:
         summary: dict[str, Any] = client.xpending(stream, name)
         if summary.get("min"):
-            oldest = max(0, now_ms - id_ms(_text(summary["min"])))
+            oldest = max(0, now_ms - id_ms(as_text(summary["min"])))
     consumers = tuple(
-        ConsumerFigures(_text(c["name"]), int(c.get("pending") or 0), int(c.get("idle") or 0))
+        ConsumerFigures(as_text(c["name"]), int(c.get("pending") or 0), int(c.get("idle") or 0))
         for c in client.xinfo_consumers(stream, name)
     )
     lag = info.get("lag")
@@ -136,7 +137,7 @@ def _group(client: redis.Redis, stream: str, info: Mapping[str, Any], now_ms: in
         lag=None if lag is None else int(lag),
         pending=pending,
         oldest_pending_ms=oldest,
-        last_delivered_id=_text(info.get("last-delivered-id") or b"0-0"),
+        last_delivered_id=as_text(info.get("last-delivered-id") or b"0-0"),
         consumers=consumers,
     )
 
@@ -144,8 +145,4 @@ def _group(client: redis.Redis, stream: str, info: Mapping[str, Any], now_ms: in
 def _entry_id(entry: Any) -> str | None:
     if not entry:
         return None
-    return _text(entry[0])
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+    return as_text(entry[0])

@@ -1,15 +1,19 @@
 """Operator commands: stream lag, what holds trimming back, outbox backlog, dead letters.
 
-python -m workers.eventing.ops status
-python -m workers.eventing.ops trim [--dry-run] [--keep-s S] [--dlq]
-python -m workers.eventing.ops dlq
-python -m workers.eventing.ops retry <dlq-entry-id>
+python -m workers.ops status
+python -m workers.ops trim [--dry-run] [--keep-s S] [--dlq]
+python -m workers.ops dlq
+python -m workers.ops retry <dlq-entry-id>
+
+The backbone knows no service and no stream: ``workers.ops`` passes in the ones the
+contracts name (the registry's streams, the services).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +23,18 @@ from sqlalchemy import MetaData
 from workers.eventing.database import Database
 from workers.eventing.dead_letters import DLQ_STREAM, RedriveExpired, list_dead_letters, retry_dead_letter
 from workers.eventing.outbox import Outbox
-from workers.eventing.redis_client import connect
+from workers.eventing.redis_client import as_text, connect
 from workers.eventing.registry import Registry
 from workers.eventing.retention import RetentionPolicy
 from workers.eventing.settings import Settings
 from workers.eventing.tables import backbone_tables
 from workers.eventing.trimming import TrimPlan, count_before, ms_of, plan_trim, trim
 
-SERVICES = ("gateway", "catalog", "orders", "payments", "warehouse", "shipping", "email")
-STREAMS = ("storefront", "catalog", "orders", "payments", "warehouse", "stock", "shipping", DLQ_STREAM)
 
-
-def outbox_backlogs(settings: Settings) -> dict[str, int]:
+def outbox_backlogs(settings: Settings, services: Sequence[str]) -> dict[str, int]:
     """Unpublished outbox rows per service (services without a database yet are left out)."""
     backlogs: dict[str, int] = {}
-    for service in SERVICES:
+    for service in services:
         url = settings.database_url(service)
         if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
             continue
@@ -47,15 +48,15 @@ def outbox_backlogs(settings: Settings) -> dict[str, int]:
     return backlogs
 
 
-def status(client: redis.Redis, settings: Settings) -> list[str]:
+def status(client: redis.Redis, settings: Settings, services: Sequence[str], registry: Registry) -> list[str]:
     lines = [f"{'stream':<12} {'length':>7}  groups (pending / lag)"]
     held: list[str] = []
     keep_s = RetentionPolicy.from_settings(settings).stream_keep_s
-    for stream in STREAMS:
+    for stream in (*registry.streams, DLQ_STREAM):
         if not client.exists(stream):
             continue
         groups: list[dict[str, Any]] = client.xinfo_groups(stream)
-        described = ", ".join(f"{_text(g['name'])} ({g['pending']} / {g.get('lag')})" for g in groups)
+        described = ", ".join(f"{as_text(g['name'])} ({g['pending']} / {g.get('lag')})" for g in groups)
         lines.append(f"{stream:<12} {client.xlen(stream):>7}  {described}")
         if stream != DLQ_STREAM:
             held += _held_back(client, plan_trim(client, stream, keep_s))
@@ -64,15 +65,15 @@ def status(client: redis.Redis, settings: Settings) -> list[str]:
     lines += held or ["  nothing: every group is within the window"]
     lines.append("")
     lines.append(f"{'service':<12} outbox backlog")
-    lines += [f"{service:<12} {backlog}" for service, backlog in outbox_backlogs(settings).items()]
+    lines += [f"{service:<12} {backlog}" for service, backlog in outbox_backlogs(settings, services).items()]
     return lines
 
 
-def trim_streams(client: redis.Redis, keep_s: float, *, dry_run: bool, dlq: bool) -> list[str]:
-    """Trim every stream behind its groups and the window (the dead-letter stream only with ``dlq``)."""
+def trim_streams(client: redis.Redis, streams: Sequence[str], keep_s: float, *, dry_run: bool, dlq: bool) -> list[str]:
+    """Trim every one of ``streams`` behind its groups and the window (the dead-letter stream instead with ``dlq``)."""
     lines: list[str] = []
-    for stream in (DLQ_STREAM,) if dlq else STREAMS:
-        if (stream == DLQ_STREAM) != dlq or not client.exists(stream):
+    for stream in (DLQ_STREAM,) if dlq else streams:
+        if not client.exists(stream):
             continue
         plan = plan_trim(client, stream, keep_s)
         going = count_before(client, stream, plan.trim_before)
@@ -84,8 +85,9 @@ def trim_streams(client: redis.Redis, keep_s: float, *, dry_run: bool, dlq: bool
     return lines or ["nothing to trim"]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workers.eventing.ops", description=__doc__)
+def main(argv: list[str] | None = None, *, services: Sequence[str], registry: Registry) -> int:
+    """Run one operator command over ``services`` and the streams of ``registry``; the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m workers.ops", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("status", help="stream lengths, group pending/lag, outbox backlogs")
     trim_cmd = sub.add_parser("trim", help="trim streams behind their slowest group and the history window")
@@ -99,10 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     client = connect(settings.redis)
     if args.command == "status":
-        print("\n".join(status(client, settings)))
+        print("\n".join(status(client, settings, services, registry)))
     elif args.command == "trim":
         keep_s = args.keep_s if args.keep_s is not None else RetentionPolicy.from_settings(settings).stream_keep_s
-        print("\n".join(trim_streams(client, keep_s, dry_run=args.dry_run, dlq=args.dlq)))
+        print("\n".join(trim_streams(client, registry.streams, keep_s, dry_run=args.dry_run, dlq=args.dlq)))
     elif args.command == "dlq":
         for letter in list_dead_letters(client):
             print(
@@ -132,11 +134,3 @@ def _held_back(client: redis.Redis, plan: TrimPlan) -> list[str]:
             f"({hold.reason} {hold.needs_from}, {hold.pending} pending, lag {hold.lag})"
         )
     return lines
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-if __name__ == "__main__":
-    sys.exit(main())

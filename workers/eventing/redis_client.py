@@ -189,3 +189,8 @@ def connect_async(target: str | RedisTarget) -> AsyncBackboneRedis:
         client = cast(AsyncBackboneRedis, AsyncBackboneRedis.from_url(target.url, **timeouts))
     client.target = target
     return client
+
+
+def as_text(value: bytes | str) -> str:
+    """A name or id from a Redis reply, which is bytes or str depending on the client's ``decode_responses``."""
+    return value.decode() if isinstance(value, bytes) else value

@@ -80,6 +80,11 @@ class Registry:
     def types(self) -> Mapping[str, type[EventData]]:
         return dict(self._models)
 
+    @property
+    def streams(self) -> tuple[str, ...]:
+        """Every stream an event type of this registry lives on, in the order they were first registered."""
+        return tuple(dict.fromkeys(model.STREAM for model in self._models.values()))
+
     def encode(self, envelope: Envelope) -> dict[bytes, bytes]:
         """The fields of the stream entry for an envelope (validated first)."""
         self.model(envelope.type).model_validate(envelope.data)

@@ -19,7 +19,7 @@ The windows (seconds unless named otherwise), each set by environment:
 - ``RETENTION_INTERVAL_S`` (10): how often the housekeeping runs.
 
 The dead-letter stream is never trimmed here: only an operator does that
-(``python -m workers.eventing.ops trim --dlq``).
+(``python -m workers.ops trim --dlq``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from sqlalchemy import Index, Table, delete, select
 from workers.eventing.database import BUSY_TIMEOUT_MS, Database
 from workers.eventing.dead_letters import DLQ_STREAM
 from workers.eventing.outbox import Outbox
+from workers.eventing.redis_client import as_text
 from workers.eventing.settings import Settings, SettingsError
 from workers.eventing.tables import INBOX_AGE_INDEX, backbone_tables
 from workers.eventing.trimming import ms_of, plan_trim, trim
@@ -193,11 +194,11 @@ class Housekeeping:
             except redis.ResponseError:
                 continue  # no such stream
             for group in groups:
-                if _text(group["name"]) != self.group or not int(group["pending"]):
+                if as_text(group["name"]) != self.group or not int(group["pending"]):
                     continue
                 summary = self.client.xpending(stream, self.group)
                 if summary.get("min") is not None:
-                    made = ms_of(_text(summary["min"]))
+                    made = ms_of(as_text(summary["min"]))
                     oldest = made if oldest is None else min(oldest, made)
         return oldest
 
@@ -224,7 +225,7 @@ class Housekeeping:
                 groups = self.client.xinfo_groups(stream)
             except redis.ResponseError:
                 continue  # no such stream
-            if any(_text(group["name"]) == self.group for group in groups):
+            if any(as_text(group["name"]) == self.group for group in groups):
                 found.append(stream)
         return found
 
@@ -268,7 +269,3 @@ def checkpoint(db: Database) -> None:
             raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         finally:
             raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -21,6 +21,8 @@ from typing import Any, cast
 
 import redis
 
+from workers.eventing.redis_client import as_text
+
 
 @dataclass(frozen=True, slots=True)
 class GroupHold:
@@ -66,7 +68,7 @@ def plan_trim(client: redis.Redis, stream: str, keep_s: float) -> TrimPlan:
     trim_before = min([window_from, *(g.needs_from for g in groups)], key=_key)
     length = int(client.xlen(stream))
     first = cast(list[Any], client.xrange(stream, count=1))
-    first_id = _text(first[0][0]) if first else None
+    first_id = as_text(first[0][0]) if first else None
     return TrimPlan(stream, length, first_id, window_from, trim_before, groups)
 
 
@@ -86,7 +88,7 @@ def count_before(client: redis.Redis, stream: str, before: str, start: str = "-"
         counted += len(entries)
         if len(entries) < page:
             break
-        lower = f"({_text(entries[-1][0])}"
+        lower = f"({as_text(entries[-1][0])}"
     return min(counted, cap)
 
 
@@ -104,15 +106,15 @@ def _holds(client: redis.Redis, stream: str) -> list[GroupHold]:
         raise
     holds: list[GroupHold] = []
     for group in groups:
-        name = _text(group["name"])
-        last = _text(group["last-delivered-id"])
+        name = as_text(group["name"])
+        last = as_text(group["last-delivered-id"])
         lag = None if group.get("lag") is None else int(group["lag"])
         pending = int(group["pending"])
         oldest: str | None = None
         if pending:
             summary = client.xpending(stream, name)
             if summary.get("min") is not None and int(summary["pending"]):
-                oldest = _text(summary["min"])
+                oldest = as_text(summary["min"])
         if oldest is not None and _key(oldest) <= _key(last):
             holds.append(GroupHold(name, oldest, pending, lag, "oldest pending"))
         else:
@@ -128,7 +130,3 @@ def _key(entry_id: str) -> tuple[int, int]:
 def _successor(entry_id: str) -> str:
     ms, seq = _key(entry_id)
     return f"{ms}-{seq + 1}"
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

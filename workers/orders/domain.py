@@ -9,26 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
-from workers.contracts.orders import CANCELLABLE, OrderStatus
+from workers.contracts.orders import (
+    CANCELLABLE,
+    CANCELLED_BY_CUSTOMER,
+    FULFILMENT,
+    NOT_SETTLED_IN_TIME,
+    ORDER_PATH,
+    ORDER_STATUSES,
+    OUT_OF_STOCK,
+    PAYMENT_DECLINED,
+    OrderStatus,
+)
+from workers.contracts.payments import PaymentStatus
 
-PaymentStatus = Literal["confirmed", "declined", "refunded"]
 
-NOT_SETTLED_IN_TIME = "not settled in time"
-CANCELLED_BY_CUSTOMER = "cancelled by the customer"
+def _forward(status: OrderStatus) -> frozenset[OrderStatus]:
+    """The next step of the order's path, and cancellation while the goods are still here."""
+    step = ORDER_PATH.index(status) + 1 if status in ORDER_PATH else len(ORDER_PATH)
+    following: set[OrderStatus] = set(ORDER_PATH[step : step + 1])
+    if status in CANCELLABLE:
+        following.add("cancelled")
+    return frozenset(following)
 
-FORWARD: Mapping[OrderStatus, frozenset[OrderStatus]] = {
-    "pending": frozenset({"confirmed", "cancelled"}),
-    "confirmed": frozenset({"dispatched", "cancelled"}),
-    "dispatched": frozenset({"shipped"}),
-    "shipped": frozenset({"delivered"}),
-    "cancelled": frozenset(),
-    "delivered": frozenset(),
-}
 
-# After confirmation an order goes down this line, one step at a time.
-FULFILMENT: tuple[OrderStatus, ...] = ("confirmed", "dispatched", "shipped", "delivered")
+FORWARD: Mapping[OrderStatus, frozenset[OrderStatus]] = {status: _forward(status) for status in ORDER_STATUSES}
 
 
 class Move(NamedTuple):
@@ -54,7 +60,7 @@ def settle(
     if status != "pending":
         return ()
     if payment_status == "declined":
-        return (Move("cancelled", f"payment declined: {payment_reason or 'no reason given'}"),)
+        return (Move("cancelled", f"{PAYMENT_DECLINED}: {payment_reason or 'no reason given'}"),)
     if payment_status == "confirmed" and stock_reserved:
         return (Move("confirmed"),)
     return ()
@@ -64,7 +70,7 @@ def refuse(status: OrderStatus, reason: str | None) -> tuple[Move, ...]:
     """A pending order whose stock could not be reserved is cancelled."""
     if status != "pending":
         return ()
-    return (Move("cancelled", reason or "out of stock"),)
+    return (Move("cancelled", reason or OUT_OF_STOCK),)
 
 
 def expire(status: OrderStatus, *, placed_at: datetime, now: datetime, timeout_s: float) -> tuple[Move, ...]:

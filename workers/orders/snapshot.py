@@ -6,25 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from workers.contracts.orders import (
-    OrderCancelled,
-    OrderConfirmed,
-    OrderDelivered,
-    OrderDispatched,
-    OrderPlaced,
-    OrderShipped,
-    OrderSnapshot,
-    OrderStatus,
-)
-
-EVENT_FOR_STATUS: Mapping[OrderStatus, type[OrderSnapshot]] = {
-    "pending": OrderPlaced,
-    "confirmed": OrderConfirmed,
-    "cancelled": OrderCancelled,
-    "dispatched": OrderDispatched,
-    "shipped": OrderShipped,
-    "delivered": OrderDelivered,
-}
+from workers.contracts.orders import EVENT_FOR_STATUS, OrderSnapshot
 
 
 def snapshot(row: Mapping[str, Any], model: type[OrderSnapshot] | None = None) -> OrderSnapshot:

@@ -18,7 +18,13 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from workers.contracts.orders import OrderCancelled, OrderPlaced
-from workers.contracts.payments import PaymentConfirmed, PaymentDeclined, PaymentRefunded, PaymentSnapshot
+from workers.contracts.payments import (
+    PaymentConfirmed,
+    PaymentDeclined,
+    PaymentRefunded,
+    PaymentSnapshot,
+    PaymentStatus,
+)
 from workers.eventing import Received, UnitOfWork
 from workers.eventing.ids import uuid7
 from workers.payments.provider import UNKNOWN_PAYMENT_METHOD, ChargeResult, PaymentProvider
@@ -31,7 +37,7 @@ log = logging.getLogger(__name__)
 TOKEN = re.compile(r"pm_[A-Za-z0-9_]{1,60}")
 NOT_A_TOKEN = "not_a_token"
 
-EVENT_FOR_STATUS: Mapping[str, type[PaymentSnapshot]] = {
+EVENT_FOR_STATUS: Mapping[PaymentStatus, type[PaymentSnapshot]] = {
     "confirmed": PaymentConfirmed,
     "declined": PaymentDeclined,
     "refunded": PaymentRefunded,

@@ -10,6 +10,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from workers.contracts.payments import PAYMENT_TOKENS
+
 
 @dataclass(frozen=True)
 class ChargeResult:
@@ -37,12 +39,8 @@ class PaymentProvider(Protocol):
 
 UNKNOWN_PAYMENT_METHOD = "unknown_payment_method"
 
-# Test tokens in the style of the card networks' test cards; anything else is unknown.
-DECLINE_REASONS: dict[str, str | None] = {
-    "pm_card_visa": None,
-    "pm_card_declined": "card_declined",
-    "pm_card_insufficient_funds": "insufficient_funds",
-}
+# The contract's test tokens; anything else is unknown.
+DECLINE_REASONS: dict[str, str | None] = {t.token: t.decline_reason for t in PAYMENT_TOKENS}
 
 CHARGE_PREFIX = "sim_ch_"
 REFUND_PREFIX = "sim_re_"

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
+from workers.contracts.orders import OUT_OF_STOCK
+
 # "cancelled" is the tombstone of an order cancelled before the warehouse saw it placed;
 # it is never published, it only stops a late ``order.placed`` from reserving anything.
 Published = Literal["held", "refused", "released", "dispatched"]
@@ -73,4 +75,4 @@ def plan_reservation(needs: Iterable[Need], shelves: Mapping[int, Shelf]) -> Pla
 
 def out_of_stock(skus: Iterable[str]) -> str:
     """The refusal reason the orders service puts on the cancelled order."""
-    return "out of stock: " + ", ".join(skus)
+    return f"{OUT_OF_STOCK}: " + ", ".join(skus)

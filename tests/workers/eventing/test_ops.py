@@ -9,7 +9,7 @@ from typing import Any, cast
 import pytest
 import redis
 
-from workers.eventing import ops
+from workers import ops
 from workers.eventing.dead_letters import DLQ_STREAM, dead_letter, list_dead_letters
 
 

@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from workers.contracts.orders import OrderStatus
+from workers.contracts.orders import NOT_SETTLED_IN_TIME, OrderStatus
+from workers.contracts.payments import PaymentStatus
 from workers.orders.domain import (
     FORWARD,
-    NOT_SETTLED_IN_TIME,
     Move,
-    PaymentStatus,
     can_move,
     expire,
     fulfil,
