@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import Connection, func, insert, select
 
 from tests.workers.eventing.support import Events, Node, new_envelope
@@ -55,6 +56,28 @@ def test_an_event_of_an_unregistered_type_rolls_the_state_back(node: Node) -> No
     with pytest.raises(UnknownEventType), node.outbox.unit_of_work() as uow:
         uow.conn.execute(insert(node.things).values(id="thing-1", version=1))
         uow.publish(Unregistered(), aggregate_id="thing-1", aggregate_version=1)
+
+    assert _things(node) == []
+    assert _outbox_rows(node) == 0
+
+
+class LooseHappened(EventData):
+    """A look-alike of ``test.happened`` that lets through what its registered model refuses."""
+
+    TYPE: ClassVar[str] = "test.happened"
+    STREAM: ClassVar[str] = "nowhere"
+
+    n: str
+
+
+@pytest.mark.parametrize("build", ["unvalidated", "look-alike"])
+def test_an_event_that_breaks_its_contract_raises_at_publish_and_nothing_is_written(
+    node: Node, events: Events, build: str
+) -> None:
+    data = events.happened.model_construct(n="seven") if build == "unvalidated" else LooseHappened(n="seven")
+    with pytest.raises(ValidationError, match="n"), node.outbox.unit_of_work() as uow:
+        uow.conn.execute(insert(node.things).values(id="thing-1", version=1))
+        uow.publish(data, aggregate_id="thing-1", aggregate_version=1)
 
     assert _things(node) == []
     assert _outbox_rows(node) == 0

@@ -22,6 +22,13 @@ def test_an_encoded_event_decodes_to_its_typed_data(unique: str) -> None:
     assert (received.stream, received.entry_id) == (events.stream, "1-0")
 
 
+def test_an_event_is_encoded_by_the_same_encoder_the_outbox_writes_with(unique: str) -> None:
+    events = event_types(unique)
+    envelope = new_envelope(events.happened(n=5))
+    head = envelope.model_dump(mode="json", exclude={"data"})
+    assert events.registry.encode(envelope)[EVENT_FIELD] == events.registry.payload(head, events.happened(n=5)).encode()
+
+
 def test_the_entry_names_its_type_so_readers_can_skip_without_parsing(unique: str) -> None:
     events = event_types(unique)
     fields = events.registry.encode(new_envelope(events.happened(n=1)))
