@@ -8,7 +8,6 @@ from app.tables import METADATA
 from workers.contracts import REGISTRY
 from workers.eventing import Runtime, ServiceSpec, Tick, Wiring
 from workers.eventing.after_commit import SETTLE_S
-from workers.eventing.service import consumer_settings
 
 # The web process and the projector share the gateway's database, outbox and name:
 # the consumer group is ``gateway`` and so is the database file.
@@ -23,9 +22,7 @@ def wire(runtime: Runtime) -> Wiring:
     # takes only rows older than SETTLE_S, which the web could not publish.
     keep_s = runtime.settings.number("READ_MODEL_KEEP_S", READ_MODEL_KEEP_S)
     prune = Tick(PRUNE_INTERVAL_S, lambda: prune_read_model(runtime.db, keep_s))
-    return Wiring(
-        handlers=HANDLERS, ticks=[prune], consumer=consumer_settings(runtime.settings), relay_settle_s=SETTLE_S
-    )
+    return Wiring(handlers=HANDLERS, ticks=[prune], relay_settle_s=SETTLE_S)
 
 
 SPEC = ServiceSpec(name=SERVICE, metadata=METADATA, registry=REGISTRY, wire=wire)

@@ -36,7 +36,7 @@ from workers.contracts.common import Customer, Line
 from workers.contracts.orders import OrderSnapshot, StatusChange
 from workers.contracts.stock import Cause, StockChanged, StockDelta
 from workers.eventing import Consumer, Envelope, EventData, Received, Relay, Settings
-from workers.eventing.service import open_runtime
+from workers.eventing.service import consumer_of, open_runtime
 
 T = TypeVar("T")
 S = TypeVar("S", bound=OrderSnapshot)
@@ -88,7 +88,7 @@ class Projector:
         runtime, wiring = self.runtime, self.wiring
         self._stop = threading.Event()
         # A short block, so that stop() returns quickly; otherwise the wiring as it runs.
-        settings = dataclasses.replace(wiring.consumer, block_ms=100)
+        settings = dataclasses.replace(consumer_of(runtime, wiring), block_ms=100)
         consumer = Consumer(runtime.outbox, runtime.client, PROJECTOR.name, wiring.handlers, settings=settings)
         relay = Relay(runtime.outbox, runtime.client, owner=settings.consumer_name, settle_s=wiring.relay_settle_s)
         self._threads = [consumer.start(self._stop), relay.start(self._stop)]

@@ -18,7 +18,7 @@ import redis
 
 from workers.eventing import Consumer, Envelope, EventData, Relay, ServiceSpec, Settings
 from workers.eventing.registry import Received
-from workers.eventing.service import open_runtime
+from workers.eventing.service import consumer_of, open_runtime
 
 
 class ServiceHarness:
@@ -43,7 +43,7 @@ class ServiceHarness:
         self.spec = spec
         self.runtime = open_runtime(spec, Settings.from_env(environ))
         self.wiring = spec.wire(self.runtime)
-        settings = dataclasses.replace(self.wiring.consumer, block_ms=5, consumer_name=consumer_name)
+        settings = dataclasses.replace(consumer_of(self.runtime, self.wiring), block_ms=5, consumer_name=consumer_name)
         self.consumer = Consumer(
             self.runtime.outbox,
             self.runtime.client,

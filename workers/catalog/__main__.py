@@ -1,4 +1,5 @@
 from workers.catalog.bootstrap import SPEC
 from workers.eventing import run_service
 
-run_service(SPEC)
+if __name__ == "__main__":
+    run_service(SPEC)

@@ -8,7 +8,6 @@ from workers.catalog.tables import METADATA
 from workers.contracts import REGISTRY
 from workers.contracts.storefront import ProductCreateRequested, ProductUpdateRequested
 from workers.eventing import Handler, Runtime, ServiceSpec, Wiring
-from workers.eventing.service import consumer_settings
 
 
 def wire(runtime: Runtime) -> Wiring:
@@ -18,7 +17,7 @@ def wire(runtime: Runtime) -> Wiring:
         ProductCreateRequested.TYPE: create_product,
         ProductUpdateRequested.TYPE: update_product,
     }
-    return Wiring(handlers=handlers, on_start=on_start, consumer=consumer_settings(runtime.settings))
+    return Wiring(handlers=handlers, on_start=on_start)
 
 
 SPEC = ServiceSpec(name="catalog", metadata=METADATA, registry=REGISTRY, wire=wire)

@@ -15,7 +15,6 @@ from workers.email.messages import DEFAULT_SENDER, Composer, money
 from workers.email.sender import Sender, SenderSettings
 from workers.email.tables import METADATA
 from workers.eventing import Handler, Runtime, ServiceSpec, Settings, Wiring
-from workers.eventing.service import consumer_settings
 
 # Found from this file, not the working directory: workers/email/bootstrap.py -> the repository root.
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
@@ -61,22 +60,17 @@ def sender_settings(settings: Settings) -> SenderSettings:
 
 
 def wire(runtime: Runtime) -> Wiring:
-    consumer = consumer_settings(runtime.settings)
     sender = Sender(
         runtime.db,
         mailer_from(runtime.settings),
         Composer(email_templates(), runtime.settings.text("SHOP_MAIL_FROM", DEFAULT_SENDER)),
         # Named after the replica, so a replica restarted under its CONSUMER_NAME resends its own claims at once.
-        owner=consumer.consumer_name,
+        owner=runtime.consumer.consumer_name,
         settings=sender_settings(runtime.settings),
     )
     record: Handler = partial(notify, recorded=sender.wake)
-    return Wiring(
-        handlers={model.TYPE: record for model in ORDER_EVENTS},
-        # Handlers only write rows now (the sender sends after the commit): batches are safe.
-        consumer=consumer,
-        background=[sender],
-    )
+    # Handlers only write rows (the sender sends after the commit), so the consumer's batches are safe.
+    return Wiring(handlers={model.TYPE: record for model in ORDER_EVENTS}, background=[sender])
 
 
 SPEC = ServiceSpec(name="email", metadata=METADATA, registry=REGISTRY, wire=wire)

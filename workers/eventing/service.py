@@ -12,8 +12,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import redis
 from sqlalchemy import MetaData
@@ -35,13 +34,17 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Runtime:
-    """What a service's wiring gets: its settings, database, outbox and Redis client."""
+    """What a service's wiring gets: its settings, database, outbox, Redis client and consumer settings.
+
+    ``consumer`` is read from ``settings`` (``consumer_settings``), the one ``Settings`` of the process.
+    """
 
     name: str
     settings: Settings
     db: Database
     outbox: Outbox
     client: redis.Redis
+    consumer: ConsumerSettings
 
 
 @dataclass
@@ -51,7 +54,9 @@ class Wiring:
     on_start: Sequence[Callable[[], object]] = ()
     # Loops run in threads of their own beside the consumer, each until the stop event is set.
     background: Sequence[Callable[[threading.Event], object]] = ()
-    consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
+    # None: the runtime's, from the environment; a wiring that needs others derives them
+    # from ``runtime.consumer`` (``dataclasses.replace``) so the environment still counts.
+    consumer: ConsumerSettings | None = None
     # Rows younger than this are left to the process that wrote them (see Relay).
     relay_settle_s: float = 0.0
 
@@ -70,24 +75,27 @@ def open_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
     db = Database.for_service(settings, spec.name, spec.metadata)
     db.create_tables()
     outbox = Outbox(db, spec.name, spec.registry)
-    return Runtime(spec.name, settings, db, outbox, connect(settings.redis))
+    return Runtime(spec.name, settings, db, outbox, connect(settings.redis), consumer_settings(settings))
 
 
-def consumer_settings(settings: Settings, **overrides: Any) -> ConsumerSettings:
+def consumer_of(runtime: Runtime, wiring: Wiring) -> ConsumerSettings:
+    """The settings the service's consumer runs with: its wiring's, else its runtime's."""
+    return wiring.consumer if wiring.consumer is not None else runtime.consumer
+
+
+def consumer_settings(settings: Settings) -> ConsumerSettings:
     """Consumer settings from the environment (``MAX_DELIVERIES``, ``CLAIM_IDLE_MS``, ...).
 
     ``CONSUMER_NAME`` gives a replica a name that survives restarts (one per replica), so
     a restarted process drains its own pending list at once; by default the name is
     host and pid, and a dead process's entries are taken over after ``CLAIM_IDLE_MS``.
     """
-    values: dict[str, Any] = {
-        "batch_size": settings.integer("CONSUMER_BATCH_SIZE", 200),
-        "claim_idle_ms": settings.integer("CLAIM_IDLE_MS", 30_000),
-        "max_deliveries": max(1, settings.integer("MAX_DELIVERIES", 5)),
-        "consumer_name": settings.text("CONSUMER_NAME") or default_consumer_name(),
-    }
-    values.update(overrides)
-    return ConsumerSettings(**values)
+    return ConsumerSettings(
+        batch_size=settings.integer("CONSUMER_BATCH_SIZE", 200),
+        claim_idle_ms=settings.integer("CLAIM_IDLE_MS", 30_000),
+        max_deliveries=max(1, settings.integer("MAX_DELIVERIES", 5)),
+        consumer_name=settings.text("CONSUMER_NAME") or default_consumer_name(),
+    )
 
 
 def run_service(spec: ServiceSpec, settings: Settings | None = None, *, process: str | None = None) -> None:
@@ -101,13 +109,14 @@ def run_service(spec: ServiceSpec, settings: Settings | None = None, *, process:
     tracing.setup_tracing(process or spec.name, settings)
     runtime = open_runtime(spec, settings)
     wiring = spec.wire(runtime)
+    consuming = consumer_of(runtime, wiring)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     relay = Relay(
         runtime.outbox,
         runtime.client,
-        owner=wiring.consumer.consumer_name,
+        owner=consuming.consumer_name,
         settle_s=wiring.relay_settle_s,
         retention=RetentionPolicy.from_settings(settings),
     )
@@ -116,7 +125,7 @@ def run_service(spec: ServiceSpec, settings: Settings | None = None, *, process:
         runtime.client,
         runtime.outbox,
         spec.name,
-        wiring.consumer.consumer_name,
+        consuming.consumer_name,
         stop,
         max(0.1, settings.number("HEARTBEAT_INTERVAL_S", heartbeat.INTERVAL_S)),
     )
@@ -129,7 +138,7 @@ def run_service(spec: ServiceSpec, settings: Settings | None = None, *, process:
     for thread in background:
         thread.start()
     consumer = Consumer(
-        runtime.outbox, runtime.client, spec.name, wiring.handlers, settings=wiring.consumer, ticks=wiring.ticks
+        runtime.outbox, runtime.client, spec.name, wiring.handlers, settings=consuming, ticks=wiring.ticks
     )
     log.info(
         "%s started (database %r, redis %s, metrics %s)",

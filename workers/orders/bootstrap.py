@@ -8,7 +8,6 @@ from workers.contracts.shipping import ShipmentDelivered, ShipmentShipped
 from workers.contracts.storefront import CancelRequested, CheckoutSubmitted, DispatchRequested
 from workers.contracts.warehouse import ReservationConfirmed, ReservationRefused
 from workers.eventing import Handler, Runtime, ServiceSpec, Tick, Wiring
-from workers.eventing.service import consumer_settings
 from workers.orders.handlers import (
     accept_cancel,
     accept_dispatch,
@@ -41,11 +40,7 @@ def wire(runtime: Runtime) -> Wiring:
     def sweep_overdue() -> None:
         cancel_overdue(runtime.outbox, timeout_s)
 
-    return Wiring(
-        handlers=handlers,
-        ticks=[Tick(sweep_interval_s, sweep_overdue)],
-        consumer=consumer_settings(runtime.settings),
-    )
+    return Wiring(handlers=handlers, ticks=[Tick(sweep_interval_s, sweep_overdue)])
 
 
 SPEC = ServiceSpec(name="orders", metadata=METADATA, registry=REGISTRY, wire=wire)

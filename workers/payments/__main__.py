@@ -1,4 +1,5 @@
 from workers.eventing import run_service
 from workers.payments.bootstrap import SPEC
 
-run_service(SPEC)
+if __name__ == "__main__":
+    run_service(SPEC)

@@ -7,7 +7,6 @@ from functools import partial
 from workers.contracts import REGISTRY
 from workers.contracts.orders import OrderCancelled, OrderPlaced
 from workers.eventing import Handler, Runtime, ServiceSpec, Wiring
-from workers.eventing.service import consumer_settings
 from workers.payments.handlers import charge_order, refund_order
 from workers.payments.provider import PaymentProvider, SimulatedProvider
 from workers.payments.tables import METADATA
@@ -20,7 +19,7 @@ def wire(runtime: Runtime, provider: PaymentProvider | None = None) -> Wiring:
         OrderPlaced.TYPE: partial(charge_order, provider=provider),
         OrderCancelled.TYPE: partial(refund_order, provider=provider),
     }
-    return Wiring(handlers=handlers, consumer=consumer_settings(runtime.settings))
+    return Wiring(handlers=handlers)
 
 
 SPEC = ServiceSpec(name="payments", metadata=METADATA, registry=REGISTRY, wire=wire)

@@ -6,7 +6,6 @@ from functools import partial
 
 from workers.contracts import REGISTRY
 from workers.eventing import Runtime, ServiceSpec, Tick, Wiring
-from workers.eventing.service import consumer_settings
 from workers.shipping.carrier import Pace
 from workers.shipping.handlers import HANDLERS, run_carrier
 from workers.shipping.tables import METADATA
@@ -19,7 +18,7 @@ def wire(runtime: Runtime) -> Wiring:
         deliver_delay_s=settings.number("DELIVER_DELAY_S", 10.0),
     )
     carrier = Tick(settings.number("SHIPPING_TICK_S", 0.5), partial(run_carrier, runtime.outbox, pace))
-    return Wiring(handlers=HANDLERS, ticks=[carrier], consumer=consumer_settings(settings))
+    return Wiring(handlers=HANDLERS, ticks=[carrier])
 
 
 SPEC = ServiceSpec(name="shipping", metadata=METADATA, registry=REGISTRY, wire=wire)

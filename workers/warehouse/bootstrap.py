@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from workers.contracts import REGISTRY
 from workers.eventing import Runtime, ServiceSpec, Wiring
-from workers.eventing.service import consumer_settings
 from workers.warehouse.handlers import HANDLERS
 from workers.warehouse.tables import METADATA
 
 
 def wire(runtime: Runtime) -> Wiring:
-    return Wiring(handlers=HANDLERS, consumer=consumer_settings(runtime.settings))
+    return Wiring(handlers=HANDLERS)
 
 
 SPEC = ServiceSpec(name="warehouse", metadata=METADATA, registry=REGISTRY, wire=wire)

@@ -9,6 +9,7 @@ Its handler records an effect and publishes a ``Followed``, in one transaction. 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -18,7 +19,6 @@ from sqlalchemy import insert
 
 from tests.workers.eventing.support import event_types, service_metadata
 from workers.eventing import Received, Runtime, ServiceSpec, UnitOfWork, Wiring, run_service
-from workers.eventing.service import consumer_settings
 
 NAME = "probe"
 
@@ -31,7 +31,7 @@ def wire(runtime: Runtime) -> Wiring:
     events = event_types(runtime.settings.text("UNIQUE"))
     effects = runtime.db.metadata.tables["effects"]
     die = runtime.settings.text("DIE")
-    settings = consumer_settings(runtime.settings, block_ms=100, retry_delay_s=0.01)
+    settings = dataclasses.replace(runtime.consumer, block_ms=100, retry_delay_s=0.01)
 
     def handle(event: Received[Any], uow: UnitOfWork) -> None:
         if die == "in_handler":
