@@ -34,7 +34,7 @@ from workers.email.mailers import Mailer, MailerUnavailable
 from workers.email.messages import file_name, notice
 from workers.email.notifications import Notification, claim, mark_failed, mark_sent, release
 from workers.eventing import Database
-from workers.eventing.backoff import Backoff
+from workers.eventing.backoff import Backoff, capped_delay
 from workers.eventing.logs import log_context
 from workers.eventing.tracing import in_saga
 
@@ -183,7 +183,7 @@ class Sender:
         if attempt >= s.max_attempts:
             log.error("email: %s not sent after %d attempts, given up: %r", notification.message_id, attempt, error)
             return None
-        delay = min(s.retry_initial_s * 2.0 ** min(attempt - 1, 30), s.retry_max_s)
+        delay = capped_delay(attempt, s.retry_initial_s, s.retry_max_s)
         log.warning(
             "email: %s failed (attempt %d of %d), retrying in %.0fs: %r",
             notification.message_id,

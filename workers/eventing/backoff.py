@@ -1,8 +1,16 @@
-"""Capped exponential backoff, for waiting out Redis or a failing handler."""
+"""Capped exponential backoff, for waiting out Redis, a failing handler or a failing send."""
 
 from __future__ import annotations
 
 import random
+
+# 2.0 ** n as a float overflows after ~1,000 doublings; no cap needs more than this many.
+MAX_DOUBLINGS = 30
+
+
+def capped_delay(attempt: int, initial: float, maximum: float) -> float:
+    """The delay before retry number ``attempt`` (1 for the first): ``initial`` doubled each time, up to ``maximum``."""
+    return float(min(maximum, initial * 2.0 ** min(max(attempt - 1, 0), MAX_DOUBLINGS)))
 
 
 class Backoff:
@@ -14,9 +22,8 @@ class Backoff:
         self._attempt = 0
 
     def next_delay(self) -> float:
-        delay = min(self.maximum, self.initial * (2**self._attempt))
         self._attempt += 1
-        return float(delay * random.uniform(0.8, 1.0))
+        return capped_delay(self._attempt, self.initial, self.maximum) * random.uniform(0.8, 1.0)
 
     def reset(self) -> None:
         self._attempt = 0

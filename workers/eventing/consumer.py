@@ -30,7 +30,7 @@ import redis
 from sqlalchemy.exc import SQLAlchemyError
 
 from workers.eventing import metrics, tracing
-from workers.eventing.backoff import Backoff
+from workers.eventing.backoff import Backoff, capped_delay
 from workers.eventing.dead_letters import dead_letter
 from workers.eventing.inbox import already_processed, record_processed
 from workers.eventing.logs import event_context, log_fields
@@ -241,8 +241,7 @@ class Consumer:
             self._after_failure(received, raw[(received.stream, received.entry_id)], error)
         if failed:
             self._failures += 1
-            # The exponent is capped: 2 ** n as a float overflows after ~1,000 failing turns.
-            delay = min(self.settings.retry_delay_s * 2 ** min(self._failures - 1, 16), 5.0)
+            delay = capped_delay(self._failures, self.settings.retry_delay_s, 5.0)
             self._pending_due = time.monotonic() + delay
         elif work:
             self._failures = 0
