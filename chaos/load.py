@@ -13,7 +13,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,6 +110,23 @@ class LoadDriver:
         # would otherwise move the shoppers' idempotency keys from their address to it.
         self.browser = httpx.Client(base_url=base_url, timeout=10.0)
         self._done = threading.Event()
+
+    def run_beside(self, faults: Callable[[], object]) -> None:
+        """Run the load while ``faults`` runs in a thread of its own; the clerk and watchers go on until it is over."""
+        faults_over = threading.Event()
+
+        def inject() -> None:
+            try:
+                faults()
+            finally:
+                faults_over.set()
+
+        thread = threading.Thread(target=inject, name="faults")
+        thread.start()
+        try:
+            self.run(faults_over)
+        finally:
+            thread.join()
 
     def run(self, faults_over: threading.Event | None = None) -> None:
         """Send every checkout on schedule (``rate`` a second), with the clerk and watchers alongside.
@@ -264,8 +281,15 @@ class LoadDriver:
         except httpx.TransportError as exc:
             self.journal.answer(action, None, type(exc).__name__)
             return None
+        if (unanswered := self._not_an_answer(response)) is not None:
+            self.journal.answer(action, None, unanswered)
+            return None
         self.journal.answer(action, response.status_code, response.text[:200] if response.status_code >= 400 else "")
         return response
+
+    def _not_an_answer(self, response: httpx.Response) -> str | None:
+        """Why ``response`` is not the web process's answer (then it counts as none), or None."""
+        return None
 
 
 def _sleep_until(moment: float) -> None:

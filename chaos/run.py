@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -43,20 +42,8 @@ def run_chaos(config: ChaosConfig, data_dir: Path) -> Report:
         journal = Journal()
         processes = [(name, index) for name, replicas in stack.processes.items() for index in range(len(replicas))]
         faults = schedule(config, processes)
-        started, faults_over = time.monotonic(), threading.Event()
-
-        def inject() -> None:
-            try:
-                injector.run(faults, started)
-            finally:
-                faults_over.set()
-
-        chaos = threading.Thread(target=inject, name="fault-injector")
-        chaos.start()
-        try:
-            LoadDriver(stack.url, config, initial, journal).run(faults_over)
-        finally:
-            chaos.join()
+        started = time.monotonic()
+        LoadDriver(stack.url, config, initial, journal).run_beside(lambda: injector.run(faults, started))
         clock = _lap(report, "load with faults", clock)
 
         injector.heal()

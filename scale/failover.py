@@ -16,7 +16,6 @@ rows marked sent whose event is on no stream of the new primary.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -114,7 +113,6 @@ def run_failover(
         watchers.start()
         journal = Journal()
         load_time = orders / rate
-        faults_over = threading.Event()
 
         def inject() -> None:
             try:
@@ -122,15 +120,8 @@ def run_failover(
             except Exception as exc:  # reported as a failed check; the run goes on
                 report.fault_errors.append(repr(exc))
                 log.exception("failover run: a fault failed")
-            finally:
-                faults_over.set()
 
-        faults = threading.Thread(target=inject, name="faults")
-        faults.start()
-        try:
-            BalancedLoad(stack.url, config, initial, journal).run(faults_over)
-        finally:
-            faults.join()
+        BalancedLoad(stack.url, config, initial, journal).run_beside(inject)
         note("load over")
         injector.heal()
         quiet: str | None = None

@@ -35,19 +35,10 @@ WATCHERS = 4
 class BalancedLoad(LoadDriver):
     """The chaos load driver, retrying what the balancer answered for a dead web process."""
 
-    def _call(
-        self, action: str, method: str, path: str, via: httpx.Client | None = None, **kwargs: Any
-    ) -> httpx.Response | None:
-        try:
-            response = (via or self.http).request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            self.journal.answer(action, None, type(exc).__name__)
-            return None
+    def _not_an_answer(self, response: httpx.Response) -> str | None:
         if response.status_code >= 500 and SERVED_BY not in response.headers:
-            self.journal.answer(action, None, f"balancer {response.status_code}: the web process went away")
-            return None
-        self.journal.answer(action, response.status_code, response.text[:200] if response.status_code >= 400 else "")
-        return response
+            return f"balancer {response.status_code}: the web process went away"
+        return None
 
 
 def _stream_key(stream_id: str) -> tuple[int, int]:
