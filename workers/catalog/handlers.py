@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, insert, or_, select, update
 
@@ -32,29 +32,7 @@ def seed_if_empty(outbox: Outbox, demo: Iterable[DemoProduct]) -> int:
             return 0
         count = 0
         for product_id, item in enumerate(demo, start=1):
-            uow.conn.execute(
-                insert(products).values(
-                    id=product_id,
-                    sku=item.sku,
-                    name=item.name,
-                    description=item.description,
-                    price_cents=item.price_cents,
-                    archived=False,
-                    version=1,
-                )
-            )
-            uow.publish(
-                ProductCreated(
-                    product_id=product_id,
-                    sku=item.sku,
-                    name=item.name,
-                    description=item.description,
-                    price_cents=item.price_cents,
-                    opening_stock=item.opening_stock,
-                ),
-                aggregate_id=str(product_id),
-                aggregate_version=1,
-            )
+            _create(uow, product_id, item)
             count += 1
     log.info("catalog: seeded %d demo products", count)
     return count
@@ -73,32 +51,8 @@ def create_product(event: Received[ProductCreateRequested], uow: UnitOfWork) -> 
         value = request.sku if field == "sku" else request.product_id
         _refuse(uow, request.request_id, request.product_id, field, f"{field} {value} is already taken")
         return
-    uow.conn.execute(
-        insert(products).values(
-            id=request.product_id,
-            sku=request.sku,
-            name=request.name,
-            description=request.description,
-            price_cents=request.price_cents,
-            archived=False,
-            version=1,
-        )
-    )
+    _create(uow, request.product_id, request, request_id=request.request_id)
     log.info("catalog: product %s (%s) created by %s", request.product_id, request.sku, request.manager)
-    uow.publish(
-        ProductCreated(
-            product_id=request.product_id,
-            sku=request.sku,
-            name=request.name,
-            description=request.description,
-            price_cents=request.price_cents,
-            opening_stock=request.opening_stock,
-            request_id=request.request_id,
-        ),
-        aggregate_id=str(request.product_id),
-        aggregate_version=1,
-        correlation_id=request.request_id,
-    )
 
 
 def update_product(event: Received[ProductUpdateRequested], uow: UnitOfWork) -> None:
@@ -135,6 +89,46 @@ def update_product(event: Received[ProductUpdateRequested], uow: UnitOfWork) -> 
         aggregate_version=version,
         correlation_id=request.request_id,
     )
+
+
+class NewProduct(Protocol):
+    """A product to create: a demo product or a manager's request."""
+
+    @property
+    def sku(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def price_cents(self) -> int: ...
+    @property
+    def opening_stock(self) -> int: ...
+
+
+def _create(uow: UnitOfWork, product_id: int, new: NewProduct, request_id: str | None = None) -> None:
+    """Insert the product (version 1, on sale) and announce it; a request's id correlates the event."""
+    uow.conn.execute(
+        insert(products).values(
+            id=product_id,
+            sku=new.sku,
+            name=new.name,
+            description=new.description,
+            price_cents=new.price_cents,
+            archived=False,
+            version=1,
+        )
+    )
+    created = ProductCreated(
+        product_id=product_id,
+        sku=new.sku,
+        name=new.name,
+        description=new.description,
+        price_cents=new.price_cents,
+        opening_stock=new.opening_stock,
+        request_id=request_id,
+    )
+    uow.publish(created, aggregate_id=str(product_id), aggregate_version=1, correlation_id=request_id)
 
 
 def _refuse(uow: UnitOfWork, request_id: str, product_id: int, field: str, reason: str) -> None:

@@ -9,9 +9,12 @@ primary through Sentinel instead of ``REDIS_URL`` (whose database number still c
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+N = TypeVar("N", int, float)
 
 MAX_WAIT_TIMEOUT_MS = 4_000
 
@@ -89,29 +92,25 @@ class Settings:
         return _int(self.environ, name, default)
 
     def number(self, name: str, default: float) -> float:
-        raw = self.environ.get(name)
-        if raw in (None, ""):
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise SettingsError(f"{name} must be a number, not {raw!r}") from None
-        if value < 0:
-            raise SettingsError(f"{name} must not be negative")
-        return value
+        return _count(self.environ, name, default, float, "a number")
 
     def text(self, name: str, default: str = "") -> str:
         return self.environ.get(name) or default
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    return _count(env, name, default, int, "a whole number")
+
+
+def _count(env: Mapping[str, str], name: str, default: N, parse: Callable[[str], N], kind: str) -> N:
+    """``name``'s value read by ``parse``, ``default`` when unset or empty; never negative."""
     raw = env.get(name)
-    if raw in (None, ""):
+    if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+        raise SettingsError(f"{name} must be {kind}, not {raw!r}") from None
     if value < 0:
         raise SettingsError(f"{name} must not be negative")
     return value

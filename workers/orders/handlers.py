@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -154,25 +154,30 @@ def record_refusal(event: Received[ReservationRefused], uow: UnitOfWork) -> None
 
 def accept_dispatch(event: Received[DispatchRequested], uow: UnitOfWork) -> None:
     """A clerk's *Dispatch*: a confirmed order is ``dispatched`` (the warehouse then takes the goods)."""
-    row = _load(uow.conn, event.data.order_id)
-    if row is None:
-        log.warning("orders: dispatch of unknown order %s ignored", event.data.order_id)
-        return
-    moves = domain.dispatch_on_request(row["status"])
-    if not moves:
-        log.info("orders: order %s is %s; dispatch by %s refused", row["order_id"], row["status"], event.data.clerk)
-    _change(uow, row, moves)
+    refused = f"dispatch by {event.data.clerk} refused"
+    _decide(uow, event.data.order_id, "dispatch", domain.dispatch_on_request, refused)
 
 
 def accept_cancel(event: Received[CancelRequested], uow: UnitOfWork) -> None:
     """A shopper's cancel: a pending or confirmed order is ``cancelled`` (the others compensate)."""
-    row = _load(uow.conn, event.data.order_id)
+    _decide(uow, event.data.order_id, "cancel", domain.cancel_on_request, "the customer's cancel came too late")
+
+
+def _decide(
+    uow: UnitOfWork,
+    order_id: str,
+    request: str,
+    rule: Callable[[OrderStatus], tuple[domain.Move, ...]],
+    refused: str,
+) -> None:
+    """A request for an order: the moves its ``rule`` allows from the order's status, or a line saying why none."""
+    row = _load(uow.conn, order_id)
     if row is None:
-        log.warning("orders: cancel of unknown order %s ignored", event.data.order_id)
+        log.warning("orders: %s of unknown order %s ignored", request, order_id)
         return
-    moves = domain.cancel_on_request(row["status"])
+    moves = rule(row["status"])
     if not moves:
-        log.info("orders: order %s is %s; the customer's cancel came too late", row["order_id"], row["status"])
+        log.info("orders: order %s is %s; %s", row["order_id"], row["status"], refused)
     _change(uow, row, moves)
 
 
