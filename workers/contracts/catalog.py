@@ -4,48 +4,50 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
-
+from workers.contracts.common import Cents, Description, ProductId, ProductName, Sku, Units
 from workers.eventing.envelope import EventData
 
 
-class ProductCreated(EventData):
+class CatalogEvent(EventData):
+    """What the catalog publishes."""
+
+    STREAM: ClassVar[str] = "catalog"
+
+
+class Product(CatalogEvent):
+    """The product as it stands after the event: what every catalog event but a refusal carries."""
+
+    product_id: ProductId
+    sku: Sku
+    name: ProductName
+    description: Description
+    price_cents: Cents
+
+
+class ProductCreated(Product):
     """A product was added to the catalog; ``opening_stock`` is what the warehouse starts with."""
 
     TYPE: ClassVar[str] = "product.created"
-    STREAM: ClassVar[str] = "catalog"
 
-    product_id: int = Field(ge=1)
-    sku: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(max_length=2000)
-    price_cents: int = Field(ge=0)
-    opening_stock: int = Field(ge=0)
+    opening_stock: Units
     request_id: str | None = None
 
 
-class ProductUpdated(EventData):
+class ProductUpdated(Product):
     """A product's name, description, price or sale state changed: the whole product after it."""
 
     TYPE: ClassVar[str] = "product.updated"
-    STREAM: ClassVar[str] = "catalog"
 
-    product_id: int = Field(ge=1)
-    sku: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(max_length=2000)
-    price_cents: int = Field(ge=0)
     archived: bool
     request_id: str | None = None
 
 
-class ProductRefused(EventData):
+class ProductRefused(CatalogEvent):
     """A manager's request was refused by the catalog (a sku or id taken meanwhile, an unknown product)."""
 
     TYPE: ClassVar[str] = "product.refused"
-    STREAM: ClassVar[str] = "catalog"
 
     request_id: str
-    product_id: int = Field(ge=1)
+    product_id: ProductId
     field: str
     reason: str

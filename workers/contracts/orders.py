@@ -52,6 +52,8 @@ class PaymentState(Value):
 class OrderSnapshot(EventData):
     """The whole order as it stands after the change the event names."""
 
+    STREAM: ClassVar[str] = "orders"
+
     # The status an order enters with this event (None: news within the status it has).
     ENTERS: ClassVar[OrderStatus | None] = None
 
@@ -74,7 +76,6 @@ class OrderPlaced(OrderSnapshot):
     """The temporary order exists (``pending``): payment and stock are being arranged."""
 
     TYPE: ClassVar[str] = "order.placed"
-    STREAM: ClassVar[str] = "orders"
     ENTERS: ClassVar[OrderStatus | None] = "pending"
 
 
@@ -82,7 +83,6 @@ class OrderConfirmed(OrderSnapshot):
     """Payment confirmed and stock reserved: the order is created (``confirmed``)."""
 
     TYPE: ClassVar[str] = "order.confirmed"
-    STREAM: ClassVar[str] = "orders"
     ENTERS: ClassVar[OrderStatus | None] = "confirmed"
 
 
@@ -90,7 +90,6 @@ class OrderCancelled(OrderSnapshot):
     """Declined, out of stock or not settled in time; the others compensate."""
 
     TYPE: ClassVar[str] = "order.cancelled"
-    STREAM: ClassVar[str] = "orders"
     ENTERS: ClassVar[OrderStatus | None] = "cancelled"
 
 
@@ -98,26 +97,22 @@ class OrderRefunded(OrderSnapshot):
     """A cancelled order's payment was given back: the same status, a new version with the refund."""
 
     TYPE: ClassVar[str] = "order.refunded"
-    STREAM: ClassVar[str] = "orders"
 
 
 class OrderDispatched(OrderSnapshot):
     """The orders service accepted a clerk's *Dispatch* (no cancel came first); the warehouse takes the goods."""
 
     TYPE: ClassVar[str] = "order.dispatched"
-    STREAM: ClassVar[str] = "orders"
     ENTERS: ClassVar[OrderStatus | None] = "dispatched"
 
 
 class OrderShipped(OrderSnapshot):
     TYPE: ClassVar[str] = "order.shipped"
-    STREAM: ClassVar[str] = "orders"
     ENTERS: ClassVar[OrderStatus | None] = "shipped"
 
 
 class OrderDelivered(OrderSnapshot):
     TYPE: ClassVar[str] = "order.delivered"
-    STREAM: ClassVar[str] = "orders"
     ENTERS: ClassVar[OrderStatus | None] = "delivered"
 
 

@@ -33,6 +33,8 @@ DECLINING_TOKENS = tuple(t.token for t in PAYMENT_TOKENS if t.decline_reason is 
 
 
 class PaymentSnapshot(EventData):
+    STREAM: ClassVar[str] = "payments"
+
     payment_id: str
     order_id: str
     amount_cents: int = Field(ge=0)
@@ -45,16 +47,13 @@ class PaymentSnapshot(EventData):
 
 class PaymentConfirmed(PaymentSnapshot):
     TYPE: ClassVar[str] = "payment.confirmed"
-    STREAM: ClassVar[str] = "payments"
 
 
 class PaymentDeclined(PaymentSnapshot):
     TYPE: ClassVar[str] = "payment.declined"
-    STREAM: ClassVar[str] = "payments"
 
 
 class PaymentRefunded(PaymentSnapshot):
     """A confirmed payment was given back because its order was cancelled."""
 
     TYPE: ClassVar[str] = "payment.refunded"
-    STREAM: ClassVar[str] = "payments"

@@ -9,6 +9,8 @@ from workers.eventing.envelope import EventData
 
 
 class ShipmentSnapshot(EventData):
+    STREAM: ClassVar[str] = "shipping"
+
     shipment_id: str
     order_id: str
     carrier: str
@@ -20,9 +22,7 @@ class ShipmentSnapshot(EventData):
 
 class ShipmentShipped(ShipmentSnapshot):
     TYPE: ClassVar[str] = "shipment.shipped"
-    STREAM: ClassVar[str] = "shipping"
 
 
 class ShipmentDelivered(ShipmentSnapshot):
     TYPE: ClassVar[str] = "shipment.delivered"
-    STREAM: ClassVar[str] = "shipping"

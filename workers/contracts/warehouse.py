@@ -10,6 +10,8 @@ from workers.eventing.envelope import EventData
 
 
 class ReservationSnapshot(EventData):
+    STREAM: ClassVar[str] = "warehouse"
+
     order_id: str
     status: Literal["held", "refused", "released", "dispatched"]
     lines: list[Quantity]
@@ -21,25 +23,21 @@ class ReservationConfirmed(ReservationSnapshot):
     """Every line of the order is set aside."""
 
     TYPE: ClassVar[str] = "reservation.confirmed"
-    STREAM: ClassVar[str] = "warehouse"
 
 
 class ReservationRefused(ReservationSnapshot):
     """Some line could not be reserved; nothing was."""
 
     TYPE: ClassVar[str] = "reservation.refused"
-    STREAM: ClassVar[str] = "warehouse"
 
 
 class ReservationReleased(ReservationSnapshot):
     """The order was cancelled; its units are available again."""
 
     TYPE: ClassVar[str] = "reservation.released"
-    STREAM: ClassVar[str] = "warehouse"
 
 
 class DispatchCompleted(ReservationSnapshot):
     """The goods left the shelf."""
 
     TYPE: ClassVar[str] = "dispatch.completed"
-    STREAM: ClassVar[str] = "warehouse"
