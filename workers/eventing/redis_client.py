@@ -19,7 +19,7 @@ from the pending entry they acknowledge in the same transaction.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import redis
 import redis.asyncio as aioredis
@@ -137,6 +137,9 @@ class AsyncBackboneRedis(aioredis.Redis):
         return pipe
 
 
+C = TypeVar("C", "BackboneRedis", "AsyncBackboneRedis")
+
+
 def _as_target(target: str | RedisTarget) -> RedisTarget:
     return RedisTarget(url=target) if isinstance(target, str) else target
 
@@ -149,44 +152,32 @@ def _server_options(target: RedisTarget) -> dict[str, Any]:
 
 def connect(target: str | RedisTarget) -> BackboneRedis:
     """A synchronous client with the backbone's timeouts, for a URL or through Sentinel."""
-    target = _as_target(target)
     timeouts: dict[str, Any] = {
         "socket_timeout": SOCKET_TIMEOUT_S,
         "socket_connect_timeout": CONNECT_TIMEOUT_S,
         "health_check_interval": 30,
     }
-    if target.sentinels:
-        sentinel = sync_sentinel.Sentinel(  # type: ignore[no-untyped-call]
-            list(target.sentinels),
-            sentinel_kwargs={"socket_timeout": SENTINEL_TIMEOUT_S, "socket_connect_timeout": SENTINEL_TIMEOUT_S},
-        )
-        found = sentinel.master_for(  # type: ignore[no-untyped-call]
-            target.master, redis_class=BackboneRedis, **timeouts, **_server_options(target)
-        )
-        client = cast(BackboneRedis, found)
-        client.sentinel_manager = sentinel
-    else:
-        client = cast(BackboneRedis, BackboneRedis.from_url(target.url, **timeouts))
-    client.target = target
-    return client
+    return _client(_as_target(target), sync_sentinel.Sentinel, BackboneRedis, timeouts)
 
 
 def connect_async(target: str | RedisTarget) -> AsyncBackboneRedis:
     """An asyncio client with the backbone's timeouts, for a URL or through Sentinel."""
-    target = _as_target(target)
     timeouts: dict[str, Any] = {"socket_timeout": SOCKET_TIMEOUT_S, "socket_connect_timeout": 1.0}
+    return _client(_as_target(target), async_sentinel.Sentinel, AsyncBackboneRedis, timeouts)
+
+
+def _client(target: RedisTarget, sentinel_class: Any, redis_class: type[C], timeouts: dict[str, Any]) -> C:
+    """A ``redis_class`` client of the server at ``target``'s URL, or of the primary its sentinels name."""
     if target.sentinels:
-        sentinel = async_sentinel.Sentinel(  # type: ignore[no-untyped-call]
+        sentinel = sentinel_class(
             list(target.sentinels),
             sentinel_kwargs={"socket_timeout": SENTINEL_TIMEOUT_S, "socket_connect_timeout": SENTINEL_TIMEOUT_S},
         )
-        client = cast(
-            AsyncBackboneRedis,
-            sentinel.master_for(target.master, redis_class=AsyncBackboneRedis, **timeouts, **_server_options(target)),
-        )
+        found = sentinel.master_for(target.master, redis_class=redis_class, **timeouts, **_server_options(target))
+        client = cast(C, found)
         client.sentinel_manager = sentinel
     else:
-        client = cast(AsyncBackboneRedis, AsyncBackboneRedis.from_url(target.url, **timeouts))
+        client = cast(C, redis_class.from_url(target.url, **timeouts))
     client.target = target
     return client
 
