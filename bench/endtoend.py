@@ -320,12 +320,7 @@ def _run_baseline(settings: LoadSettings) -> tuple[Burst, Rate]:
         rate = _rate(port, settings, [1], first=0)
         return burst, rate
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        procstat.stop(server, timeout_s=10)
 
 
 def listening(port: int) -> bool:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import procstat
 from bench.report import met, percentile, table
 from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
@@ -144,13 +145,8 @@ def _measure(server: str, size: int, redis_url: str, data_dir: Path) -> LiveFigu
         clients.wait(timeout=60)
     finally:
         for child in (locals().get("clients"), process):
-            if child is not None and child.poll() is None:
-                child.terminate()
-                try:
-                    child.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-                    child.wait()
+            if child is not None:
+                procstat.stop(child, timeout_s=20)
         log.close()
     latencies = sorted(result["latencies_ms"])
     return LiveFigure(

@@ -9,9 +9,11 @@ benchmark's processes live for the whole run.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROC = Path("/proc")
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
@@ -79,3 +81,15 @@ def cpu_seconds(pids: Iterable[int], proc: Path = PROC) -> dict[int, float]:
 def cpu_between(before: Mapping[int, float], after: Mapping[int, float]) -> dict[int, float]:
     """CPU each process used between two readings (processes in both)."""
     return {pid: after[pid] - before[pid] for pid in before if pid in after}
+
+
+def stop(process: subprocess.Popen[Any], timeout_s: float) -> None:
+    """SIGTERM a child the benchmark started, and SIGKILL it if it has not gone within ``timeout_s``."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
