@@ -36,12 +36,13 @@ import redis
 
 from tests.support.stack import Stack
 from tests.system.shop_client import DEV_CLERK, order_body
-from workers.contracts import SERVICES
+from workers.contracts import REGISTRY, SERVICES
+from workers.eventing.dead_letters import DLQ_STREAM
 from workers.eventing.tables import backbone_tables
 
 log = logging.getLogger(__name__)
 
-STREAMS = ("storefront", "catalog", "orders", "payments", "warehouse", "stock", "shipping", "dlq")
+STREAMS = (*REGISTRY.streams, DLQ_STREAM)
 # Short windows: the first retention window passes within minutes (INBOX_KEEP_S is the longest).
 SHORT_WINDOWS = {
     "STREAM_KEEP_S": "60",

@@ -27,6 +27,7 @@ import redis
 from chaos.plan import FREEZE_WAIT_S, Fault
 from tests.support.stack import Stack
 from tests.system.observe import Entry, entries, streams
+from workers.contracts import REGISTRY
 from workers.eventing.dead_letters import DLQ_STREAM
 from workers.eventing.redis_client import BLOCK_MS, as_text
 
@@ -37,13 +38,13 @@ REDIS_RETRY_S = 30.0
 # An extra field on poison entries (readers look only at ``type`` and ``event``), so no copy is ever made of one.
 POISON_MARK = b"chaos-poison"
 
-# (stream, type, event bytes or None for no ``event`` field): each is dead-lettered by every
-# group that reads that type, with deliveries 1, and nothing else happens.
-POISON: tuple[tuple[str, str, Callable[[int], bytes | None]], ...] = (
-    ("storefront", "checkout.submitted", lambda n: b'{"id": "poison-%d", "type": "checkout.subm' % n),
-    ("orders", "order.placed", lambda n: _envelope(n, "order.placed", {"order_id": f"poison-{n}"})),
-    ("stock", "stock.changed", lambda n: _envelope(n, "stock.changed", {"product_id": "many", "on_hand": -1})),
-    ("payments", "payment.confirmed", lambda n: None),
+# (type, event bytes or None for no ``event`` field), put on the type's stream: each is
+# dead-lettered by every group that reads that type, with deliveries 1, and nothing else happens.
+POISON: tuple[tuple[str, Callable[[int], bytes | None]], ...] = (
+    ("checkout.submitted", lambda n: b'{"id": "poison-%d", "type": "checkout.subm' % n),
+    ("order.placed", lambda n: _envelope(n, "order.placed", {"order_id": f"poison-{n}"})),
+    ("stock.changed", lambda n: _envelope(n, "stock.changed", {"product_id": "many", "on_hand": -1})),
+    ("payment.confirmed", lambda n: None),
 )
 
 
@@ -211,7 +212,8 @@ class FaultInjector:
     def _add_poison(self) -> None:
         with self._lock:
             number = len(self.poison)
-        stream, event_type, event = POISON[number % len(POISON)]
+        event_type, event = POISON[number % len(POISON)]
+        stream = REGISTRY.stream_of(event_type)
         fields: dict[bytes, bytes] = {b"type": event_type.encode(), POISON_MARK: b"1"}
         body = event(number)
         if body is not None:

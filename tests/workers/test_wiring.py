@@ -8,6 +8,7 @@ import pytest
 
 from app.projector.bootstrap import SPEC as PROJECTOR
 from workers.catalog.bootstrap import SPEC as CATALOG
+from workers.contracts import SERVICES
 from workers.email.bootstrap import SPEC as EMAIL
 from workers.eventing import ServiceSpec, Settings
 from workers.eventing.service import consumer_of, open_runtime
@@ -42,3 +43,7 @@ def test_a_service_consumes_with_the_consumer_settings_of_its_environment(
 
     assert (consumer.batch_size, consumer.consumer_name) == (7, "replica-3")
     assert (consumer.claim_idle_ms, consumer.max_deliveries) == (1234, 2)
+
+
+def test_every_service_runs_under_a_name_the_contracts_list() -> None:
+    assert sorted(spec.name for spec in SPECS) == sorted(SERVICES)
