@@ -26,6 +26,7 @@ from app.site import site
 from app.state import Gateway, gateway
 from app.stream_ids import is_stream_id
 from app.web import fragment, money, timeline
+from workers.contracts.orders import EVENT_FOR_STATUS
 
 POLICY_VIOLATION = 1008
 
@@ -281,7 +282,7 @@ async def order_socket(websocket: WebSocket) -> None:
     first: list[str] = []
     if after is None:
         after = position
-        event_type = "order.placed" if order["status"] == "pending" else f"order.{order['status']}"
+        event_type = EVENT_FOR_STATUS[order["status"]].TYPE
         current = {"type": event_type, "order_id": order["order_id"], "status": order["status"]}
         first.append(json.dumps({**current, "stream_id": after}))
     feed = Feed({"orders": after}, order_messages, _for_order(order["order_id"]), reload=_json_resync(gw, "orders"))
