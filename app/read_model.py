@@ -9,7 +9,7 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from app import tables
 from app.checkout import Product
-from workers.contracts.orders import CANCELLABLE
+from workers.contracts.orders import CANCELLABLE, OrderStatus
 
 
 def catalog(conn: Connection) -> dict[int, Product]:
@@ -116,7 +116,7 @@ def order_view(row: Any) -> dict[str, Any]:
     }
 
 
-def orders_with_status(conn: Connection, status: str, limit: int = 200) -> list[dict[str, Any]]:
+def orders_with_status(conn: Connection, status: OrderStatus, limit: int = 200) -> list[dict[str, Any]]:
     o = tables.orders
     rows = conn.execute(select(o).where(o.c.status == status).order_by(o.c.updated_at).limit(limit))
     return [order_view(row) for row in rows]
