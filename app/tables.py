@@ -4,121 +4,140 @@ The read model (``products``, ``orders``) is projected from events; the gateway 
 reads another service's database.
 """
 
-from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
+from typing import Any
 
-METADATA = MetaData()
+from sqlalchemy import Index
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
 
-checkouts = Table(
-    "checkouts",
-    METADATA,
-    Column("order_id", String(64), primary_key=True),
-    Column("token_hash", String(64), nullable=False),
-    Column("submitted_at", Float, nullable=False),
-)
+from workers.eventing.tables import backbone_tables, json, key, string, table_of, text
 
-idempotency_keys = Table(
-    "idempotency_keys",
-    METADATA,
-    Column("key", String(200), primary_key=True),
-    Column("request_hash", String(64), nullable=False),
-    Column("order_id", String(64), nullable=False),
-    Column("response", JSON, nullable=False),
-    Column("created_at", Float, nullable=False),
-)
 
-clerks = Table(
-    "clerks",
-    METADATA,
-    Column("username", String(100), primary_key=True),
-    Column("password_hash", String(300), nullable=False),
-    Column("created_at", Float, nullable=False),
+class GatewayTable(SQLModel, registry=registry()):
+    """The gateway database's tables."""
+
+
+class Checkout(GatewayTable, table=True):
+    __tablename__ = "checkouts"
+    order_id: str = key()
+    token_hash: str = string(64)
+    submitted_at: float
+
+
+class IdempotencyKey(GatewayTable, table=True):
+    __tablename__ = "idempotency_keys"
+    key: str = key(200)
+    request_hash: str = string(64)
+    order_id: str = string(64)
+    response: dict[str, Any] = json()
+    created_at: float
+
+
+class Clerk(GatewayTable, table=True):
+    __tablename__ = "clerks"
+    username: str = key(100)
+    password_hash: str = string(300)
+    created_at: float
     # The staff member's role (app.roles): "clerk" or "manager".
-    Column("role", String(20), nullable=False, server_default="clerk"),
-)
+    role: str = string(20, sa_column_kwargs={"server_default": "clerk"})
 
-sessions = Table(
-    "sessions",
-    METADATA,
-    Column("token_hash", String(64), primary_key=True),
-    Column("username", String(100), nullable=False),
-    Column("csrf_token", String(100), nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("expires_at", Float, nullable=False),
-)
 
-products = Table(
-    "products",
-    METADATA,
-    Column("id", Integer, primary_key=True),
-    Column("sku", String(64), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("description", Text, nullable=False),
-    Column("price_cents", Integer, nullable=False),
-    Column("catalog_version", Integer, nullable=False),
-    Column("on_hand", Integer, nullable=False, default=0),
-    Column("reserved", Integer, nullable=False, default=0),
-    Column("available", Integer, nullable=False, default=0),
-    Column("stock_version", Integer, nullable=False, default=0),
+class Session(GatewayTable, table=True):
+    __tablename__ = "sessions"
+    token_hash: str = key(64)
+    username: str = string(100)
+    csrf_token: str = string(100)
+    created_at: float
+    expires_at: float
+
+
+class Product(GatewayTable, table=True):
+    __tablename__ = "products"
+    id: int = Field(primary_key=True)
+    sku: str = string(64)
+    name: str = string(200)
+    description: str = text()
+    price_cents: int
+    catalog_version: int
+    on_hand: int = 0
+    reserved: int = 0
+    available: int = 0
+    stock_version: int = 0
     # Archived products stay (old orders and carts name them) but are not on sale.
-    Column("archived", Boolean, nullable=False, default=False),
-)
+    archived: bool = False
 
-orders = Table(
-    "orders",
-    METADATA,
-    Column("order_id", String(64), primary_key=True),
-    Column("status", String(20), nullable=False, index=True),
-    Column("version", Integer, nullable=False),
-    Column("email", String(254), nullable=False),
-    Column("snapshot", JSON, nullable=False),
-    Column("dispatch_requested", Boolean, nullable=False, default=False),
+
+class Order(GatewayTable, table=True):
+    __tablename__ = "orders"
+    order_id: str = key()
+    status: str = string(20, index=True)
+    version: int
+    email: str = string(254)
+    snapshot: dict[str, Any] = json()
+    dispatch_requested: bool = False
     # The shopper asked to cancel: a clerk's dispatch is refused from then on (and the other way round).
-    Column("cancel_requested", Boolean, nullable=False, default=False),
+    cancel_requested: bool = False
     # When it was placed (epoch seconds): the console's search pages by it, newest first.
-    Column("placed_at", Float, nullable=False, default=0.0),
-    Column("updated_at", Float, nullable=False),
-)
+    placed_at: float = 0.0
+    updated_at: float
+
+
+class CatalogRequest(GatewayTable, table=True):
+    """A manager's catalog request, until the catalog answers.
+
+    The product id the gateway chose, and the refusal when the catalog says no (shown on the catalog page).
+    """
+
+    __tablename__ = "catalog_requests"
+    request_id: str = key()
+    product_id: int = Field(unique=True)
+    sku: str = string(64)
+    name: str = string(200)
+    status: str = string(20)  # requested, created, refused
+    field: str | None = string(40, default=None)
+    reason: str | None = text(default=None)
+    requested_at: float
+
+
+class Position(GatewayTable, table=True):
+    """How far the read model has got in a stream.
+
+    A page is rendered together with the position it reflects, and its live socket replays what came after.
+    """
+
+    __tablename__ = "positions"
+    stream: str = key(100)
+    last_id: str = string(40)
+
+
+class OpsAudit(GatewayTable, table=True):
+    """A retry or discard of a dead letter from the ops console: who, when, and what."""
+
+    __tablename__ = "ops_audit"
+    id: int | None = Field(default=None, primary_key=True, sa_column_kwargs={"autoincrement": True})
+    action: str = string(20)
+    dlq_id: str = string(40)
+    stream: str = string(100)
+    entry_id: str = string(40)
+    group_name: str = string(100)
+    event_type: str = string(100)
+    # The entry id the retried event got back on its stream (retries only).
+    new_entry_id: str | None = string(40, default=None)
+    actor: str = string(100)
+    at: float = Field(index=True)
+
+
+METADATA = GatewayTable.metadata
+checkouts = table_of(Checkout)
+idempotency_keys = table_of(IdempotencyKey)
+clerks = table_of(Clerk)
+sessions = table_of(Session)
+products = table_of(Product)
+orders = table_of(Order)
+catalog_requests = table_of(CatalogRequest)
+positions = table_of(Position)
+ops_audit = table_of(OpsAudit)
+backbone_tables(METADATA)
 
 # Staff search orders by status and time, a page at a time (newest first).
 Index("ix_orders_placed_at", orders.c.placed_at, orders.c.order_id)
-
-# A manager's catalog requests, until the catalog answers: the product id the gateway
-# chose, and the refusal when the catalog says no (shown on the catalog page).
-catalog_requests = Table(
-    "catalog_requests",
-    METADATA,
-    Column("request_id", String(64), primary_key=True),
-    Column("product_id", Integer, nullable=False, unique=True),
-    Column("sku", String(64), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("status", String(20), nullable=False),  # requested, created, refused
-    Column("field", String(40), nullable=True),
-    Column("reason", Text, nullable=True),
-    Column("requested_at", Float, nullable=False),
-)
-
-# How far the read model has got in each stream: a page is rendered together with the
-# position it reflects, and its live socket replays what came after.
-positions = Table(
-    "positions",
-    METADATA,
-    Column("stream", String(100), primary_key=True),
-    Column("last_id", String(40), nullable=False),
-)
-
-# Every retry and discard of a dead letter from the ops console: who, when, and what.
-ops_audit = Table(
-    "ops_audit",
-    METADATA,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("action", String(20), nullable=False),
-    Column("dlq_id", String(40), nullable=False),
-    Column("stream", String(100), nullable=False),
-    Column("entry_id", String(40), nullable=False),
-    Column("group_name", String(100), nullable=False),
-    Column("event_type", String(100), nullable=False),
-    # The entry id the retried event got back on its stream (retries only).
-    Column("new_entry_id", String(40), nullable=True),
-    Column("actor", String(100), nullable=False),
-    Column("at", Float, nullable=False, index=True),
-)

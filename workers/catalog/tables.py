@@ -1,18 +1,27 @@
 """The catalog's own database."""
 
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, Text
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
 
-METADATA = MetaData()
+from workers.eventing.tables import backbone_tables, string, table_of, text
 
-products = Table(
-    "products",
-    METADATA,
-    Column("id", Integer, primary_key=True),
-    Column("sku", String(64), nullable=False, unique=True),
-    Column("name", String(200), nullable=False),
-    Column("description", Text, nullable=False),
-    Column("price_cents", Integer, nullable=False),
+
+class CatalogTable(SQLModel, registry=registry()):
+    """The catalog database's tables."""
+
+
+class Product(CatalogTable, table=True):
+    __tablename__ = "products"
+    id: int = Field(primary_key=True)
+    sku: str = string(64, unique=True)
+    name: str = string(200)
+    description: str = text()
+    price_cents: int
     # Off sale: kept, since orders name it, and can be brought back.
-    Column("archived", Boolean, nullable=False, default=False),
-    Column("version", Integer, nullable=False),
-)
+    archived: bool = False
+    version: int
+
+
+METADATA = CatalogTable.metadata
+products = table_of(Product)
+backbone_tables(METADATA)

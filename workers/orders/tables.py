@@ -1,29 +1,42 @@
 """The orders service's own database: one row per order, with its lines, history and payment inline."""
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text
+from datetime import datetime
+from typing import Any
 
-METADATA = MetaData()
+from sqlalchemy import JSON, BigInteger, DateTime, Index
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
 
-orders = Table(
-    "orders",
-    METADATA,
-    Column("order_id", String(64), primary_key=True),
-    Column("status", String(20), nullable=False),
-    Column("customer", JSON, nullable=False),
-    Column("lines", JSON, nullable=False),
-    Column("total_cents", BigInteger, nullable=False),
-    Column("payment_method", Text, nullable=False),
-    Column("payment", JSON(none_as_null=True), nullable=True),
+from workers.eventing.tables import backbone_tables, json, key, string, table_of, text
+
+
+class OrdersTable(SQLModel, registry=registry()):
+    """The orders database's tables."""
+
+
+class Order(OrdersTable, table=True):
+    __tablename__ = "orders"
+    order_id: str = key()
+    status: str = string(20)
+    customer: dict[str, Any] = json()
+    lines: list[Any] = json()
+    total_cents: int = Field(sa_type=BigInteger)
+    payment_method: str = text()
+    payment: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))
     # The payment's aggregate version last applied: a reordered payment event never undoes a newer one.
-    Column("payment_version", Integer, nullable=False, default=0),
-    Column("stock_reserved", Boolean, nullable=False, default=False),
-    Column("cancel_reason", Text, nullable=True),
-    Column("carrier", String(100), nullable=True),
-    Column("tracking_number", String(100), nullable=True),
-    Column("history", JSON, nullable=False),
-    Column("placed_at", DateTime(timezone=True), nullable=False),
-    Column("version", Integer, nullable=False),
-)
+    payment_version: int = 0
+    stock_reserved: bool = False
+    cancel_reason: str | None = text(default=None)
+    carrier: str | None = string(100, default=None)
+    tracking_number: str | None = string(100, default=None)
+    history: list[Any] = json()
+    placed_at: datetime = Field(sa_type=DateTime(timezone=True))
+    version: int
+
+
+METADATA = OrdersTable.metadata
+orders = table_of(Order)
+backbone_tables(METADATA)
 
 # The pending-timeout sweep looks for old pending orders.
 Index("ix_orders_status_placed_at", orders.c.status, orders.c.placed_at)

@@ -1,28 +1,41 @@
 """The payments service's own database."""
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text
+from datetime import datetime
 
-METADATA = MetaData()
+from sqlalchemy import BigInteger, DateTime
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
 
-payments = Table(
-    "payments",
-    METADATA,
-    Column("payment_id", String(64), primary_key=True),
-    Column("order_id", String(64), nullable=False, unique=True),
-    Column("amount_cents", BigInteger, nullable=False),
+from workers.eventing.tables import backbone_tables, key, string, table_of, text
+
+
+class PaymentsTable(SQLModel, registry=registry()):
+    """The payments database's tables."""
+
+
+class Payment(PaymentsTable, table=True):
+    __tablename__ = "payments"
+    payment_id: str = key()
+    order_id: str = string(64, unique=True)
+    amount_cents: int = Field(sa_type=BigInteger)
     # A provider token such as "pm_card_visa"; anything that is not one is never stored.
-    Column("method", String(64), nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("reason", Text, nullable=True),
-    Column("provider_reference", String(100), nullable=True),
-    Column("refund_reference", String(100), nullable=True),
-    Column("version", Integer, nullable=False),
-)
+    method: str = string(64)
+    status: str = string(20)
+    reason: str | None = text(default=None)
+    provider_reference: str | None = string(100, default=None)
+    refund_reference: str | None = string(100, default=None)
+    version: int
 
-# Orders cancelled before their order.placed reached this service: nothing is charged for them.
-cancelled_orders = Table(
-    "cancelled_orders",
-    METADATA,
-    Column("order_id", String(64), primary_key=True),
-    Column("cancelled_at", DateTime(timezone=True), nullable=False),
-)
+
+class CancelledOrder(PaymentsTable, table=True):
+    """An order cancelled before its order.placed reached this service: nothing is charged for it."""
+
+    __tablename__ = "cancelled_orders"
+    order_id: str = key()
+    cancelled_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+METADATA = PaymentsTable.metadata
+payments = table_of(Payment)
+cancelled_orders = table_of(CancelledOrder)
+backbone_tables(METADATA)

@@ -1,21 +1,29 @@
 """The shipping service's own database."""
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table
+from sqlalchemy.orm import registry
+from sqlmodel import SQLModel
 
-METADATA = MetaData()
+from workers.eventing.tables import backbone_tables, key, string, table_of
 
-shipments = Table(
-    "shipments",
-    METADATA,
-    Column("shipment_id", String(64), primary_key=True),
+
+class ShippingTable(SQLModel, registry=registry()):
+    """The shipping database's tables."""
+
+
+class Shipment(ShippingTable, table=True):
+    __tablename__ = "shipments"
+    shipment_id: str = key()
     # One shipment per order, however often the order's dispatch is delivered.
-    Column("order_id", String(64), nullable=False, unique=True),
-    Column("carrier", String(50), nullable=False),
-    Column("tracking_number", String(50), nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("shipped_at", Float, nullable=True),
-    Column("delivered_at", Float, nullable=True),
-    Column("version", Integer, nullable=False),
-)
-Index("ix_shipments_status", shipments.c.status)
+    order_id: str = string(64, unique=True)
+    carrier: str = string(50)
+    tracking_number: str = string(50)
+    status: str = string(20, index=True)
+    created_at: float
+    shipped_at: float | None = None
+    delivered_at: float | None = None
+    version: int
+
+
+METADATA = ShippingTable.metadata
+shipments = table_of(Shipment)
+backbone_tables(METADATA)
