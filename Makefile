@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test test-fast screenshots lint bench chaos soak scale failover install clean
+.PHONY: run test test-fast screenshots lint bench chaos soak scale failover migrate install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,15 @@ run: install
 	scripts/ensure-redis.sh
 	mkdir -p $(DATA_DIR)/redis
 	$(VENV)/bin/honcho start -f Procfile
+
+# Every database's migration history (workers/eventing/schema.py); the web, the projector and
+# every worker also migrate their own database when they start.
+MIGRATIONS := workers.catalog.migrations workers.orders.migrations workers.payments.migrations \
+	workers.warehouse.migrations workers.shipping.migrations workers.email.migrations app.migrations
+
+## make migrate: every service's database (under DATA_DIR, or its <SERVICE>_DATABASE_URL) to its newest revision.
+migrate: install
+	$(PY) -m workers.eventing.migrate $(MIGRATIONS)
 
 ## make scale: two web processes behind HAProxy on PORT, two replicas of every worker, one
 ## projector, PostgreSQL per service, Redis with a replica and three sentinels; Ctrl-C stops it.

@@ -11,7 +11,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, inspect, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import tables
@@ -36,14 +36,6 @@ class Session:
     username: str
     csrf_token: str
     role: str = "clerk"
-
-
-def add_role_column(db: Database) -> None:
-    """Give a staff table made before roles existed its ``role`` column (everyone in it was a clerk)."""
-    with db.transaction() as conn:
-        columns = {c["name"] for c in inspect(conn).get_columns(tables.clerks.name)}
-        if "role" not in columns:
-            conn.execute(text("ALTER TABLE clerks ADD COLUMN role VARCHAR(20) NOT NULL DEFAULT 'clerk'"))
 
 
 @dataclass(frozen=True)

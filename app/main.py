@@ -28,6 +28,7 @@ from app.limits import BODY_TIMEOUT_S, SOCKETS_PER_ADDRESS, BodyDeadline, BodyLi
 from app.live import sockets
 from app.live.direct import KeepRawSend
 from app.live.hub import Hub
+from app.migrations import MIGRATIONS
 from app.ops import api as ops_api
 from app.ops import page as ops_page
 from app.ops.client import STATE_KEY as OPS_REDIS
@@ -43,7 +44,7 @@ from workers.eventing import Database, Outbox, Settings
 from workers.eventing.after_commit import AfterCommitPublisher
 from workers.eventing.database import Busy
 from workers.eventing.redis_client import connect, connect_async
-from workers.eventing.tables import backbone_tables
+from workers.eventing.schema import upgrade
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +88,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        backbone_tables(METADATA)
         db = Database.for_service(settings, SERVICE, METADATA)
-        # The projector process creates the same tables; on SQLite both do it under
-        # BEGIN IMMEDIATE, so on a fresh data dir one waits for the other. Clerks are
-        # the web's alone: it holds their credentials and refuses production defaults.
-        db.create_tables()
-        clerks.add_role_column(db)
+        # The projector process migrates the same database; on SQLite both do it under
+        # BEGIN IMMEDIATE (an advisory lock on PostgreSQL), so one waits for the other. Clerks
+        # are the web's alone: it holds their credentials and refuses production defaults.
+        upgrade(db, MIGRATIONS)
         for (user, password), role in staff:
             clerks.ensure_clerk(db, user, password, role)
         outbox = Outbox(db, SERVICE, REGISTRY)

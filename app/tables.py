@@ -30,7 +30,9 @@ class IdempotencyKey(GatewayTable, table=True):
     request_hash: str = string(64)
     order_id: str = string(64)
     response: dict[str, Any] = json()
-    created_at: float
+    # Pruning deletes the oldest keys a batch at a time (app/pruning.py): without the index
+    # every prune read the whole table.
+    created_at: float = Field(index=True)
 
 
 class Clerk(GatewayTable, table=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.migrations import MIGRATIONS
 from app.projector.handlers import HANDLERS
 from app.pruning import PRUNE_INTERVAL_S, READ_MODEL_KEEP_S, prune_read_model
 from app.tables import METADATA
@@ -25,4 +26,4 @@ def wire(runtime: Runtime) -> Wiring:
     return Wiring(handlers=HANDLERS, ticks=[prune], relay_settle_s=SETTLE_S)
 
 
-SPEC = ServiceSpec(name=SERVICE, metadata=METADATA, registry=REGISTRY, wire=wire)
+SPEC = ServiceSpec(name=SERVICE, metadata=METADATA, registry=REGISTRY, wire=wire, migrations=MIGRATIONS)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Float, MetaData, String, Table, insert, select
 
-from app import clerks, tables
+from app import clerks
 from app.main import ConfigurationError, clerk_credentials, manager_credentials
 from tests.app.storefront import CLERK_PASSWORD, CLERK_USER, Storefront
-from workers.eventing import Database, Settings
+from workers.eventing import Settings
 
 
 def test_a_clerk_logs_in_for_a_token(storefront: Storefront) -> None:
@@ -126,27 +124,3 @@ def test_production_refuses_to_start_with_the_dev_manager_password() -> None:
 def test_the_manager_and_the_clerk_are_two_accounts() -> None:
     with pytest.raises(ConfigurationError):
         manager_credentials(Settings.from_env({"SHOP_CLERK_USER": "sam", "SHOP_MANAGER_USER": "sam"}))
-
-
-def test_a_staff_table_from_before_roles_gets_its_role_column(tmp_path: Path) -> None:
-    old = MetaData()
-    Table(
-        "clerks",
-        old,
-        Column("username", String(100), primary_key=True),
-        Column("password_hash", String(300)),
-        Column("created_at", Float),
-    )
-    db = Database(f"sqlite:///{tmp_path / 'old.sqlite3'}", old)
-    db.create_tables()
-    with db.transaction() as conn:
-        conn.execute(insert(old.tables["clerks"]).values(username="kim", password_hash="x", created_at=0.0))
-    db.dispose()
-    db = Database(f"sqlite:///{tmp_path / 'old.sqlite3'}", tables.METADATA)
-
-    clerks.add_role_column(db)
-    clerks.add_role_column(db)  # and again: nothing left to do
-
-    with db.snapshot() as conn:
-        assert conn.execute(select(tables.clerks.c.role)).scalar_one() == "clerk"
-    db.dispose()

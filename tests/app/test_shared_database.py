@@ -1,7 +1,7 @@
 """The web process and the projector share the gateway's database file.
 
-Both create its tables at start (under ``BEGIN IMMEDIATE`` on SQLite, so one waits for
-the other); only the web process bootstraps the clerk. Started at the same moment on a
+Both migrate it at start (under ``BEGIN IMMEDIATE`` on SQLite, an advisory lock on
+PostgreSQL, so one waits for the other); only the web process bootstraps the clerk. Started at the same moment on a
 fresh data dir, every process comes up.
 """
 
@@ -17,12 +17,13 @@ import pytest
 from sqlalchemy import func, select
 
 from app import clerks, tables
+from app.migrations import MIGRATIONS
 from app.projector.bootstrap import SPEC
 from app.tables import METADATA
 from tests.support.postgres import postgres_url_or_skip
 from workers.eventing import Database, Settings
+from workers.eventing.schema import upgrade
 from workers.eventing.service import open_runtime
-from workers.eventing.tables import backbone_tables
 
 ROLES = ("web", "projector", "web", "projector")
 
@@ -32,9 +33,8 @@ def start_up(role: str, database_url: str, barrier: Any) -> str:
     settings = Settings.from_env({"GATEWAY_DATABASE_URL": database_url, "REDIS_URL": "redis://127.0.0.1:1/0"})
     barrier.wait()
     if role == "web":
-        backbone_tables(METADATA)
         db = Database(settings.database_url(SPEC.name), METADATA)
-        db.create_tables()
+        upgrade(db, MIGRATIONS)
         clerks.ensure_clerk(db, "clerk", "a-password")
     else:
         runtime = open_runtime(SPEC, settings)

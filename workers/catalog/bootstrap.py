@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from workers.catalog.demo import DEMO_PRODUCTS
 from workers.catalog.handlers import create_product, seed_if_empty, update_product
+from workers.catalog.migrations import MIGRATIONS
 from workers.catalog.tables import METADATA
 from workers.contracts import REGISTRY
 from workers.contracts.storefront import ProductCreateRequested, ProductUpdateRequested
@@ -20,4 +21,4 @@ def wire(runtime: Runtime) -> Wiring:
     return Wiring(handlers=handlers, on_start=on_start)
 
 
-SPEC = ServiceSpec(name="catalog", metadata=METADATA, registry=REGISTRY, wire=wire)
+SPEC = ServiceSpec(name="catalog", metadata=METADATA, registry=REGISTRY, wire=wire, migrations=MIGRATIONS)

@@ -12,6 +12,7 @@ from workers.contracts.orders import ORDER_EVENTS
 from workers.email.handlers import notify
 from workers.email.mailers import DirectoryMailer, Mailer, SmtpMailer
 from workers.email.messages import DEFAULT_SENDER, Composer, money
+from workers.email.migrations import MIGRATIONS
 from workers.email.sender import Sender, SenderSettings
 from workers.email.tables import METADATA
 from workers.eventing import Handler, Runtime, ServiceSpec, Settings, Wiring
@@ -73,4 +74,4 @@ def wire(runtime: Runtime) -> Wiring:
     return Wiring(handlers={model.TYPE: record for model in ORDER_EVENTS}, background=[sender])
 
 
-SPEC = ServiceSpec(name="email", metadata=METADATA, registry=REGISTRY, wire=wire)
+SPEC = ServiceSpec(name="email", metadata=METADATA, registry=REGISTRY, wire=wire, migrations=MIGRATIONS)

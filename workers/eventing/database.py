@@ -46,9 +46,9 @@ def _json_dumps(value: Any) -> str:
 # JSON columns (an order's lines, customer and history) through orjson: the standard
 # library's encoder was 4-5% of the orders worker's CPU once the SQL was cheap (profiled).
 JSON_CODEC: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
-# Processes sharing a database (replicas, the gateway's web and projector) create its
-# tables at start; on PostgreSQL this advisory lock makes them take turns.
-_SCHEMA_LOCK = 0x5C4E_3A7A
+# Processes sharing a database (replicas, the gateway's web and projector) migrate it at
+# start (workers/eventing/schema.py); on PostgreSQL this advisory lock makes them take turns.
+SCHEMA_LOCK = 0x5C4E_3A7A
 WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024
 
 
@@ -114,12 +114,15 @@ class Database:
     def create_tables(self) -> None:
         """Create the declared tables that do not exist yet; safe from several processes at once.
 
+        For tables without a migration history (tests, benchmarks): a service's database is
+        migrated instead (``workers.eventing.schema.upgrade``).
+
         On SQLite the transaction starts with ``BEGIN IMMEDIATE``, so a second process waits
         for the first; on PostgreSQL concurrent ``CREATE TABLE``s of one name would collide.
         """
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
             self.metadata.create_all(conn)
 
     @classmethod

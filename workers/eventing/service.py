@@ -26,6 +26,7 @@ from workers.eventing.redis_client import connect
 from workers.eventing.registry import Registry
 from workers.eventing.relay import Relay
 from workers.eventing.retention import RetentionPolicy
+from workers.eventing.schema import Migrations, upgrade
 from workers.eventing.settings import Settings
 from workers.eventing.tables import backbone_tables
 
@@ -67,13 +68,18 @@ class ServiceSpec:
     metadata: MetaData
     registry: Registry
     wire: Callable[[Runtime], Wiring]
+    # The database's migration history; without one (tests) its tables are just created.
+    migrations: Migrations | None = None
 
 
 def open_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
-    """Open the service's own database (creating its tables) and its Redis client."""
+    """Open the service's own database (migrated to the head) and its Redis client."""
     backbone_tables(spec.metadata)
     db = Database.for_service(settings, spec.name, spec.metadata)
-    db.create_tables()
+    if spec.migrations is not None:
+        upgrade(db, spec.migrations)
+    else:
+        db.create_tables()
     outbox = Outbox(db, spec.name, spec.registry)
     return Runtime(spec.name, settings, db, outbox, connect(settings.redis), consumer_settings(settings))
 

@@ -18,6 +18,7 @@ from workers.orders.handlers import (
     record_reservation,
     record_shipment,
 )
+from workers.orders.migrations import MIGRATIONS
 from workers.orders.tables import METADATA
 
 
@@ -43,4 +44,4 @@ def wire(runtime: Runtime) -> Wiring:
     return Wiring(handlers=handlers, ticks=[Tick(sweep_interval_s, sweep_overdue)])
 
 
-SPEC = ServiceSpec(name="orders", metadata=METADATA, registry=REGISTRY, wire=wire)
+SPEC = ServiceSpec(name="orders", metadata=METADATA, registry=REGISTRY, wire=wire, migrations=MIGRATIONS)

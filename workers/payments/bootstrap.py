@@ -8,6 +8,7 @@ from workers.contracts import REGISTRY
 from workers.contracts.orders import OrderCancelled, OrderPlaced
 from workers.eventing import Handler, Runtime, ServiceSpec, Wiring
 from workers.payments.handlers import charge_order, refund_order
+from workers.payments.migrations import MIGRATIONS
 from workers.payments.provider import PaymentProvider, SimulatedProvider
 from workers.payments.tables import METADATA
 
@@ -22,4 +23,4 @@ def wire(runtime: Runtime, provider: PaymentProvider | None = None) -> Wiring:
     return Wiring(handlers=handlers)
 
 
-SPEC = ServiceSpec(name="payments", metadata=METADATA, registry=REGISTRY, wire=wire)
+SPEC = ServiceSpec(name="payments", metadata=METADATA, registry=REGISTRY, wire=wire, migrations=MIGRATIONS)

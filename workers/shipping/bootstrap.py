@@ -8,6 +8,7 @@ from workers.contracts import REGISTRY
 from workers.eventing import Runtime, ServiceSpec, Tick, Wiring
 from workers.shipping.carrier import Pace
 from workers.shipping.handlers import HANDLERS, run_carrier
+from workers.shipping.migrations import MIGRATIONS
 from workers.shipping.tables import METADATA
 
 
@@ -21,4 +22,4 @@ def wire(runtime: Runtime) -> Wiring:
     return Wiring(handlers=HANDLERS, ticks=[carrier])
 
 
-SPEC = ServiceSpec(name="shipping", metadata=METADATA, registry=REGISTRY, wire=wire)
+SPEC = ServiceSpec(name="shipping", metadata=METADATA, registry=REGISTRY, wire=wire, migrations=MIGRATIONS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from workers.contracts import REGISTRY
 from workers.eventing import Runtime, ServiceSpec, Wiring
 from workers.warehouse.handlers import HANDLERS
+from workers.warehouse.migrations import MIGRATIONS
 from workers.warehouse.tables import METADATA
 
 
@@ -12,4 +13,4 @@ def wire(runtime: Runtime) -> Wiring:
     return Wiring(handlers=HANDLERS)
 
 
-SPEC = ServiceSpec(name="warehouse", metadata=METADATA, registry=REGISTRY, wire=wire)
+SPEC = ServiceSpec(name="warehouse", metadata=METADATA, registry=REGISTRY, wire=wire, migrations=MIGRATIONS)

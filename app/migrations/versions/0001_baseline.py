@@ -1,0 +1,180 @@
+"""baseline: the schema create_all made before migrations
+
+Revision ID: 0001
+Revises: (nothing: the first revision)
+Created: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "catalog_requests",
+        sa.Column("request_id", sa.String(length=64), nullable=False),
+        sa.Column("product_id", sa.Integer(), nullable=False),
+        sa.Column("sku", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("field", sa.String(length=40), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("requested_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("request_id"),
+        sa.UniqueConstraint("product_id"),
+    )
+    op.create_table(
+        "checkouts",
+        sa.Column("order_id", sa.String(length=64), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("submitted_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("order_id"),
+    )
+    op.create_table(
+        "clerks",
+        sa.Column("username", sa.String(length=100), nullable=False),
+        sa.Column("password_hash", sa.String(length=300), nullable=False),
+        sa.Column("created_at", sa.Float(), nullable=False),
+        sa.Column("role", sa.String(length=20), server_default="clerk", nullable=False),
+        sa.PrimaryKeyConstraint("username"),
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("order_id", sa.String(length=64), nullable=False),
+        sa.Column("response", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("key"),
+    )
+    op.create_table(
+        "inbox",
+        sa.Column("group_name", sa.String(length=100), nullable=False),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("processed_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("group_name", "event_id"),
+    )
+    with op.batch_alter_table("inbox", schema=None) as batch_op:
+        batch_op.create_index("ix_inbox_processed_at", ["group_name", "processed_at"], unique=False)
+
+    op.create_table(
+        "ops_audit",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("action", sa.String(length=20), nullable=False),
+        sa.Column("dlq_id", sa.String(length=40), nullable=False),
+        sa.Column("stream", sa.String(length=100), nullable=False),
+        sa.Column("entry_id", sa.String(length=40), nullable=False),
+        sa.Column("group_name", sa.String(length=100), nullable=False),
+        sa.Column("event_type", sa.String(length=100), nullable=False),
+        sa.Column("new_entry_id", sa.String(length=40), nullable=True),
+        sa.Column("actor", sa.String(length=100), nullable=False),
+        sa.Column("at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("ops_audit", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ops_audit_at"), ["at"], unique=False)
+
+    op.create_table(
+        "orders",
+        sa.Column("order_id", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("snapshot", sa.JSON(), nullable=False),
+        sa.Column("dispatch_requested", sa.Boolean(), nullable=False),
+        sa.Column("cancel_requested", sa.Boolean(), nullable=False),
+        sa.Column("placed_at", sa.Float(), nullable=False),
+        sa.Column("updated_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("order_id"),
+    )
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.create_index("ix_orders_placed_at", ["placed_at", "order_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_orders_status"), ["status"], unique=False)
+
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("stream", sa.String(length=100), nullable=False),
+        sa.Column("event_type", sa.String(length=100), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.Float(), nullable=False),
+        sa.Column("sent_at", sa.Float(), nullable=True),
+        sa.PrimaryKeyConstraint("seq"),
+        sa.UniqueConstraint("event_id"),
+    )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_unsent", ["sent_at", "seq"], unique=False)
+
+    op.create_table(
+        "positions",
+        sa.Column("stream", sa.String(length=100), nullable=False),
+        sa.Column("last_id", sa.String(length=40), nullable=False),
+        sa.PrimaryKeyConstraint("stream"),
+    )
+    op.create_table(
+        "products",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("sku", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("price_cents", sa.Integer(), nullable=False),
+        sa.Column("catalog_version", sa.Integer(), nullable=False),
+        sa.Column("on_hand", sa.Integer(), nullable=False),
+        sa.Column("reserved", sa.Integer(), nullable=False),
+        sa.Column("available", sa.Integer(), nullable=False),
+        sa.Column("stock_version", sa.Integer(), nullable=False),
+        sa.Column("archived", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_table(
+        "relay_lease",
+        sa.Column("name", sa.String(length=50), nullable=False),
+        sa.Column("owner", sa.String(length=200), nullable=False),
+        sa.Column("expires_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
+    op.create_table(
+        "sessions",
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("username", sa.String(length=100), nullable=False),
+        sa.Column("csrf_token", sa.String(length=100), nullable=False),
+        sa.Column("created_at", sa.Float(), nullable=False),
+        sa.Column("expires_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("token_hash"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("sessions")
+    op.drop_table("relay_lease")
+    op.drop_table("products")
+    op.drop_table("positions")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_unsent")
+
+    op.drop_table("outbox")
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_orders_status"))
+        batch_op.drop_index("ix_orders_placed_at")
+
+    op.drop_table("orders")
+    with op.batch_alter_table("ops_audit", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ops_audit_at"))
+
+    op.drop_table("ops_audit")
+    with op.batch_alter_table("inbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbox_processed_at")
+
+    op.drop_table("inbox")
+    op.drop_table("idempotency_keys")
+    op.drop_table("clerks")
+    op.drop_table("checkouts")
+    op.drop_table("catalog_requests")

@@ -1,0 +1,100 @@
+"""baseline: the schema create_all made before migrations
+
+Revision ID: 0001
+Revises: (nothing: the first revision)
+Created: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "email_notifications",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("order_id", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("message_id", sa.String(length=200), nullable=False),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("snapshot", sa.Text(), nullable=False),
+        sa.Column("occurred_at", sa.String(length=40), nullable=False),
+        sa.Column("recorded_at", sa.Float(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.Float(), nullable=False),
+        sa.Column("claimed_by", sa.String(length=200), nullable=True),
+        sa.Column("claimed_until", sa.Float(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("sent_at", sa.Float(), nullable=True),
+        sa.Column("failed_at", sa.Float(), nullable=True),
+        sa.PrimaryKeyConstraint("seq"),
+        sa.UniqueConstraint("order_id", "status", name="uq_email_notifications_order_status"),
+    )
+    with op.batch_alter_table("email_notifications", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_email_notifications_unsent",
+            ["seq"],
+            unique=False,
+            sqlite_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),
+            postgresql_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),
+        )
+
+    op.create_table(
+        "inbox",
+        sa.Column("group_name", sa.String(length=100), nullable=False),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("processed_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("group_name", "event_id"),
+    )
+    with op.batch_alter_table("inbox", schema=None) as batch_op:
+        batch_op.create_index("ix_inbox_processed_at", ["group_name", "processed_at"], unique=False)
+
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("stream", sa.String(length=100), nullable=False),
+        sa.Column("event_type", sa.String(length=100), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.Float(), nullable=False),
+        sa.Column("sent_at", sa.Float(), nullable=True),
+        sa.PrimaryKeyConstraint("seq"),
+        sa.UniqueConstraint("event_id"),
+    )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_unsent", ["sent_at", "seq"], unique=False)
+
+    op.create_table(
+        "relay_lease",
+        sa.Column("name", sa.String(length=50), nullable=False),
+        sa.Column("owner", sa.String(length=200), nullable=False),
+        sa.Column("expires_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("relay_lease")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_unsent")
+
+    op.drop_table("outbox")
+    with op.batch_alter_table("inbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbox_processed_at")
+
+    op.drop_table("inbox")
+    with op.batch_alter_table("email_notifications", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_email_notifications_unsent",
+            sqlite_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),
+            postgresql_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),
+        )
+
+    op.drop_table("email_notifications")
