@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from workers.eventing.migrations import backbone
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -17,6 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    backbone.create_tables()
     op.create_table(
         "catalog_requests",
         sa.Column("request_id", sa.String(length=64), nullable=False),
@@ -55,16 +58,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key"),
     )
     op.create_table(
-        "inbox",
-        sa.Column("group_name", sa.String(length=100), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("processed_at", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("group_name", "event_id"),
-    )
-    with op.batch_alter_table("inbox", schema=None) as batch_op:
-        batch_op.create_index("ix_inbox_processed_at", ["group_name", "processed_at"], unique=False)
-
-    op.create_table(
         "ops_audit",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("action", sa.String(length=20), nullable=False),
@@ -78,8 +71,7 @@ def upgrade() -> None:
         sa.Column("at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("ops_audit", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_ops_audit_at"), ["at"], unique=False)
+    op.create_index("ix_ops_audit_at", "ops_audit", ["at"], unique=False)
 
     op.create_table(
         "orders",
@@ -94,24 +86,8 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("order_id"),
     )
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.create_index("ix_orders_placed_at", ["placed_at", "order_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_orders_status"), ["status"], unique=False)
-
-    op.create_table(
-        "outbox",
-        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("stream", sa.String(length=100), nullable=False),
-        sa.Column("event_type", sa.String(length=100), nullable=False),
-        sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.Float(), nullable=False),
-        sa.Column("sent_at", sa.Float(), nullable=True),
-        sa.PrimaryKeyConstraint("seq"),
-        sa.UniqueConstraint("event_id"),
-    )
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_unsent", ["sent_at", "seq"], unique=False)
+    op.create_index("ix_orders_placed_at", "orders", ["placed_at", "order_id"], unique=False)
+    op.create_index("ix_orders_status", "orders", ["status"], unique=False)
 
     op.create_table(
         "positions",
@@ -135,13 +111,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
-        "relay_lease",
-        sa.Column("name", sa.String(length=50), nullable=False),
-        sa.Column("owner", sa.String(length=200), nullable=False),
-        sa.Column("expires_at", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("name"),
-    )
-    op.create_table(
         "sessions",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("username", sa.String(length=100), nullable=False),
@@ -154,27 +123,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("sessions")
-    op.drop_table("relay_lease")
     op.drop_table("products")
     op.drop_table("positions")
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbox_unsent")
-
-    op.drop_table("outbox")
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_orders_status"))
-        batch_op.drop_index("ix_orders_placed_at")
-
     op.drop_table("orders")
-    with op.batch_alter_table("ops_audit", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ops_audit_at"))
-
     op.drop_table("ops_audit")
-    with op.batch_alter_table("inbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_inbox_processed_at")
-
-    op.drop_table("inbox")
     op.drop_table("idempotency_keys")
     op.drop_table("clerks")
     op.drop_table("checkouts")
     op.drop_table("catalog_requests")
+    backbone.drop_tables()

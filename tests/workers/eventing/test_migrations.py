@@ -2,6 +2,7 @@
 
 - an empty database upgraded to the head has exactly the models' schema (autogenerate finds
   nothing to change) and only its own service's tables and the backbone's;
+- every downgrade undoes its upgrade;
 - a model changed without a revision is caught by that same comparison;
 - upgrading from the first revision keeps the rows that were there;
 - a database made by ``create_all`` before migrations is adopted (stamped, upgraded) only
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from sqlalchemy import JSON, Column, Float, MetaData, String, Table, insert, inspect, select, text
 
 from tests.support.postgres import postgres_url_or_skip
@@ -121,6 +123,15 @@ def test_an_empty_database_upgraded_to_the_head_is_the_models(module: str, kind:
         # Its own tables and the backbone's, none of another service's.
         assert names == set(migrations.metadata.tables) | {VERSION_TABLE}
         assert names >= BACKBONE
+
+        # Every revision's downgrade undoes it (back to nothing), and the history goes up again.
+        with db.engine.begin() as conn:
+            command.downgrade(migrations.config(conn), "base")
+        with db.snapshot() as conn:
+            assert set(inspect(conn).get_table_names()) == {VERSION_TABLE}
+        upgrade(db, migrations)
+        with db.snapshot() as conn:
+            assert differences(conn, migrations.metadata) == []
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from workers.eventing.migrations import backbone
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -17,37 +19,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    backbone.create_tables()
     op.create_table(
         "cancelled_orders",
         sa.Column("order_id", sa.String(length=64), nullable=False),
         sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("order_id"),
     )
-    op.create_table(
-        "inbox",
-        sa.Column("group_name", sa.String(length=100), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("processed_at", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("group_name", "event_id"),
-    )
-    with op.batch_alter_table("inbox", schema=None) as batch_op:
-        batch_op.create_index("ix_inbox_processed_at", ["group_name", "processed_at"], unique=False)
-
-    op.create_table(
-        "outbox",
-        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("stream", sa.String(length=100), nullable=False),
-        sa.Column("event_type", sa.String(length=100), nullable=False),
-        sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.Float(), nullable=False),
-        sa.Column("sent_at", sa.Float(), nullable=True),
-        sa.PrimaryKeyConstraint("seq"),
-        sa.UniqueConstraint("event_id"),
-    )
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_unsent", ["sent_at", "seq"], unique=False)
-
     op.create_table(
         "payments",
         sa.Column("payment_id", sa.String(length=64), nullable=False),
@@ -62,24 +40,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("payment_id"),
         sa.UniqueConstraint("order_id"),
     )
-    op.create_table(
-        "relay_lease",
-        sa.Column("name", sa.String(length=50), nullable=False),
-        sa.Column("owner", sa.String(length=200), nullable=False),
-        sa.Column("expires_at", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("name"),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("relay_lease")
     op.drop_table("payments")
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbox_unsent")
-
-    op.drop_table("outbox")
-    with op.batch_alter_table("inbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_inbox_processed_at")
-
-    op.drop_table("inbox")
     op.drop_table("cancelled_orders")
+    backbone.drop_tables()
