@@ -8,14 +8,10 @@ Revises: 0001
 Created: 2026-12-02
 """
 
-from collections.abc import Sequence
-
 from alembic import op
 
 revision: str = "0002"
 down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -1,11 +1,11 @@
-"""baseline: the schema create_all made before migrations
+"""The shipping database as create_all made it before migrations.
+
+Its shipments, and the backbone's tables.
 
 Revision ID: 0001
 Revises: (nothing: the first revision)
 Created: 2026-12-02
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -14,8 +14,6 @@ from workers.eventing.migrations import backbone
 
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
