@@ -83,10 +83,16 @@ class Migrations:
         return base
 
 
-def differences(conn: Connection, metadata: MetaData) -> list[Any]:
-    """What Alembic's autogenerate would change to make this database's schema the models'."""
-    context = MigrationContext.configure(conn, opts={"compare_type": True, "version_table": VERSION_TABLE})
-    return list(compare_metadata(context, metadata))
+def differences(conn: Connection, metadata: MetaData, *, other_tables: bool = False) -> list[Any]:
+    """What Alembic's autogenerate would change to make this database's schema the models'.
+
+    ``other_tables=True`` leaves out tables the models do not name (an older version's
+    unused table, such as email's ``notifications``) instead of reporting them to drop.
+    """
+    opts: dict[str, Any] = {"compare_type": True, "version_table": VERSION_TABLE}
+    if other_tables:
+        opts["include_name"] = lambda name, kind, _parent: kind != "table" or name in metadata.tables
+    return list(compare_metadata(MigrationContext.configure(conn, opts=opts), metadata))
 
 
 def current(conn: Connection) -> str | None:
@@ -107,7 +113,7 @@ def upgrade(db: Database, migrations: Migrations, revision: str = "head") -> Non
             command.stamp(migrations.config(conn), migrations.first())
         command.upgrade(migrations.config(conn), revision)
         if adopting and revision == "head":
-            found = differences(conn, migrations.metadata)
+            found = differences(conn, migrations.metadata, other_tables=True)
             if found:
                 # Raising rolls the stamp and the upgrade back: the database is left as it was.
                 raise SchemaError(
