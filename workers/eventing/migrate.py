@@ -61,7 +61,7 @@ def main(argv: Sequence[str]) -> int:
     settings = Settings.from_env()
     for module in argv:
         migrations = load(module)
-        db = Database(settings.database_url(migrations.service), migrations.metadata)
+        db = Database.for_service(settings, migrations.service, migrations.metadata)
         try:
             upgrade(db, migrations)
             with db.snapshot() as conn:
