@@ -4,8 +4,8 @@ import os
 
 import uvicorn
 
-from app.access_log import RedactTokens
-from app.serving import guard_options
+from app.http.access_log import RedactTokens
+from app.http.serving import guard_options
 from workers.eventing import Settings
 from workers.eventing.logs import setup_logging
 from workers.eventing.tracing import setup_tracing

@@ -19,26 +19,29 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from app import api, clerks, health, metrics, openapi, pages
-from app.errors import ApiError, on_api_error, on_busy, on_client_disconnect, on_http_error, on_unexpected_error
-from app.headers import SecurityHeaders
-from app.health import projector_lag_bound
-from app.keys import secret_key
-from app.limits import BODY_TIMEOUT_S, SOCKETS_PER_ADDRESS, BodyDeadline, BodyLimit, Limits, SocketsPerAddress
+from app.api import openapi, routes
+from app.auth import accounts
+from app.auth.roles import Role
+from app.auth.secret_key import secret_key
+from app.gateway import Gateway
+from app.http.errors import ApiError, on_api_error, on_busy, on_client_disconnect, on_http_error, on_unexpected_error
+from app.http.headers import SecurityHeaders
+from app.http.limits import BODY_TIMEOUT_S, SOCKETS_PER_ADDRESS, BodyDeadline, BodyLimit, Limits, SocketsPerAddress
+from app.http.served_by import ServedBy
+from app.http.site import RefuseForeignApiWrites, Site
 from app.live import sockets
 from app.live.direct import KeepRawSend
 from app.live.hub import Hub
 from app.migrations import MIGRATIONS
 from app.ops import api as ops_api
+from app.ops import health, metrics
 from app.ops import page as ops_page
 from app.ops.client import STATE_KEY as OPS_REDIS
+from app.ops.health import projector_lag_bound
 from app.projector.bootstrap import SERVICE
-from app.roles import Role
-from app.served_by import ServedBy
-from app.site import RefuseForeignApiWrites, Site
-from app.state import Gateway
-from app.tables import METADATA
-from app.web import ROOT
+from app.read_model.tables import METADATA
+from app.shop import pages
+from app.shop.templates import ROOT
 from workers.contracts import REGISTRY
 from workers.eventing import Database, Outbox, Settings
 from workers.eventing.after_commit import AfterCommitPublisher
@@ -67,11 +70,11 @@ def _credentials(settings: Settings, role: str, dev_user: str, dev_password: str
 
 
 def clerk_credentials(settings: Settings) -> tuple[str, str]:
-    return _credentials(settings, "clerk", clerks.DEV_USER, clerks.DEV_PASSWORD)
+    return _credentials(settings, "clerk", accounts.DEV_USER, accounts.DEV_PASSWORD)
 
 
 def manager_credentials(settings: Settings) -> tuple[str, str]:
-    manager = _credentials(settings, "manager", clerks.DEV_MANAGER_USER, clerks.DEV_MANAGER_PASSWORD)
+    manager = _credentials(settings, "manager", accounts.DEV_MANAGER_USER, accounts.DEV_MANAGER_PASSWORD)
     if manager[0] == clerk_credentials(settings)[0]:
         raise ConfigurationError("SHOP_MANAGER_USER and SHOP_CLERK_USER must name two different accounts")
     return manager
@@ -94,7 +97,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # are the web's alone: it holds their credentials and refuses production defaults.
         upgrade(db, MIGRATIONS)
         for (user, password), role in staff:
-            clerks.ensure_clerk(db, user, password, role)
+            accounts.ensure_clerk(db, user, password, role)
         outbox = Outbox(db, SERVICE, REGISTRY)
         async_client = connect_async(settings.redis)
         publisher = AfterCommitPublisher(outbox, async_client)
@@ -120,7 +123,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             *health.ROUTES,
             *metrics.ROUTES,
-            *api.ROUTES,
+            *routes.ROUTES,
             *openapi.ROUTES,
             *sockets.ROUTES,
             *pages.ROUTES,
@@ -150,5 +153,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
     )
     app.state.site = site
-    app.state.session_policy = clerks.SessionPolicy.from_settings(settings)
+    app.state.session_policy = accounts.SessionPolicy.from_settings(settings)
     return app

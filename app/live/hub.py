@@ -19,9 +19,9 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 
-from app.instruments import FANOUT_SECONDS
+from app.http.instruments import FANOUT_SECONDS
 from app.live.direct import DirectSender
-from app.stream_ids import id_key
+from app.read_model.stream_ids import id_key
 from workers.contracts import REGISTRY
 from workers.eventing.redis_client import TRANSIENT_ERRORS, connect_async
 from workers.eventing.registry import MalformedEvent, UnknownEventType

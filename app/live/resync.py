@@ -24,7 +24,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from app.stream_ids import id_key
+from app.read_model.stream_ids import id_key
 
 
 @dataclass(frozen=True)

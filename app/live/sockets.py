@@ -16,16 +16,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from app import read_model
-from app.access import clerks_only_socket, public
+from app.auth.access import clerks_only_socket, public
+from app.gateway import Gateway, gateway
+from app.http.site import site
 from app.live.feed import Feed, serve, shared
 from app.live.hub import Change
 from app.live.resync import Reload, Reloader
-from app.ordering import order_for_owner, order_for_owner_at
-from app.site import site
-from app.state import Gateway, gateway
-from app.stream_ids import is_stream_id
-from app.web import fragment, money, timeline
+from app.read_model import queries
+from app.read_model.stream_ids import is_stream_id
+from app.shop.order_placement import order_for_owner, order_for_owner_at
+from app.shop.templates import fragment, money, timeline
 from workers.contracts.orders import EVENT_FOR_STATUS
 
 POLICY_VIOLATION = 1008
@@ -154,7 +154,7 @@ def _json_resync(gw: Gateway, stream: str) -> Reloader:
     async def reload() -> Reload:
         def load() -> str:
             with gw.db.snapshot() as conn:
-                return read_model.position(conn, stream)
+                return queries.position(conn, stream)
 
         position = await run_in_threadpool(load)
         return Reload([json.dumps({"type": "resync", "stream_id": position})], {stream: position})
@@ -172,8 +172,8 @@ def _shop_resync(gw: Gateway) -> Reloader:
     async def reload() -> Reload:
         def load() -> tuple[list[dict[str, Any]], str, str]:
             with gw.db.snapshot() as conn:
-                products = read_model.products(conn, archived=True)
-                return products, read_model.position(conn, "stock"), read_model.position(conn, "catalog")
+                products = queries.products(conn, archived=True)
+                return products, queries.position(conn, "stock"), queries.position(conn, "catalog")
 
         products, position, catalog_position = await run_in_threadpool(load)
         parts = [fragment("partials/stock_figures.html", p=p, oob=True) for p in products]
@@ -389,14 +389,14 @@ def _console_resync(gw: Gateway) -> Reloader:
         def load() -> dict[str, Any]:
             with gw.db.snapshot() as conn:
                 return {
-                    "products": read_model.products(conn),
-                    "ready": read_model.orders_with_status(conn, "confirmed"),
+                    "products": queries.products(conn),
+                    "ready": queries.orders_with_status(conn, "confirmed"),
                     "recent": [
-                        *read_model.orders_with_status(conn, "dispatched", 20),
-                        *read_model.orders_with_status(conn, "shipped", 20),
+                        *queries.orders_with_status(conn, "dispatched", 20),
+                        *queries.orders_with_status(conn, "shipped", 20),
                     ],
-                    "stock": read_model.position(conn, "stock"),
-                    "orders": read_model.position(conn, "orders"),
+                    "stock": queries.position(conn, "stock"),
+                    "orders": queries.position(conn, "orders"),
                 }
 
         now = await run_in_threadpool(load)

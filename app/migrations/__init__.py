@@ -2,7 +2,7 @@
 
 from sqlalchemy import Connection, inspect, text
 
-from app.tables import METADATA
+from app.read_model.tables import METADATA
 from workers.eventing.schema import Migrations
 
 

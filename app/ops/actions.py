@@ -8,10 +8,10 @@ from typing import Literal
 import redis
 from sqlalchemy import insert, select
 
-from app import tables
-from app.errors import ApiError
+from app.http.errors import ApiError
 from app.ops import schemas
-from app.stream_ids import is_stream_id
+from app.read_model import tables
+from app.read_model.stream_ids import is_stream_id
 from workers.eventing import Database
 from workers.eventing.dead_letters import (
     DeadLetter,

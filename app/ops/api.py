@@ -11,12 +11,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.access import managers_only
-from app.errors import ApiError
+from app.auth.access import managers_only
+from app.gateway import gateway
+from app.http.errors import ApiError
 from app.ops import actions, figures
 from app.ops.actions import Action
 from app.ops.client import ops_redis
-from app.state import gateway
 from workers.eventing.redis_client import TRANSIENT_ERRORS
 
 T = TypeVar("T")

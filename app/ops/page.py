@@ -21,16 +21,16 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from app import csrf
-from app.access import managers_only, managers_only_socket
+from app.auth import csrf
+from app.auth.access import managers_only, managers_only_socket
+from app.gateway import gateway
 from app.live.feed import _listen
 from app.live.sockets import _refuse_foreign
 from app.ops import actions, figures
 from app.ops.actions import Action
 from app.ops.client import ops_redis
-from app.pages import is_htmx, page
-from app.state import gateway
-from app.web import fragment, render
+from app.shop.pages import is_htmx, page
+from app.shop.templates import fragment, render
 from workers.eventing import Database
 from workers.eventing.redis_client import TRANSIENT_ERRORS
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from app.migrations import MIGRATIONS
 from app.projector.handlers import HANDLERS
-from app.pruning import PRUNE_INTERVAL_S, READ_MODEL_KEEP_S, prune_read_model
-from app.tables import METADATA
+from app.read_model.pruning import PRUNE_INTERVAL_S, READ_MODEL_KEEP_S, prune_read_model
+from app.read_model.tables import METADATA
 from workers.contracts import REGISTRY
 from workers.eventing import Runtime, ServiceSpec, Tick, Wiring
 from workers.eventing.after_commit import SETTLE_S

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from app import tables
-from app.pruning import forgotten
-from app.stream_ids import later
+from app.read_model import tables
+from app.read_model.pruning import forgotten
+from app.read_model.stream_ids import later
 from workers.contracts import REGISTRY
 from workers.contracts.catalog import ProductCreated, ProductRefused, ProductUpdated
 from workers.contracts.orders import OrderSnapshot
@@ -97,7 +97,7 @@ def on_order_changed(event: Received[OrderSnapshot], uow: UnitOfWork) -> None:
     snapshot = data.model_dump(mode="json")
     current = uow.conn.execute(_ORDER_VERSION, {"of_order": data.order_id}).scalar()
     if current is None and forgotten(uow.conn, data.order_id):
-        # The order may have left the read model (app/pruning.py): an old duplicate must not bring it back.
+        # The order may have left the read model (app/read_model/pruning.py): an old duplicate must not bring it back.
         _advance(uow, event.stream, event.entry_id)
         return
     values: dict[str, Any] = {

@@ -23,11 +23,11 @@ import redis
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from app.checkout import Product
+from app.gateway import Gateway
 from app.main import create_app
 from app.projector.bootstrap import SPEC as PROJECTOR
-from app.state import Gateway
-from app.stream_ids import id_key
+from app.read_model.stream_ids import id_key
+from app.shop.checkout_validation import Product
 from tests.app.browser import DEADLINE_S, form_token
 from tests.support.waiting import wait_until
 from workers.contracts import REGISTRY
@@ -254,10 +254,10 @@ class Storefront:
         return self.gateway.outbox.backlog() == 0
 
     def position(self, stream: str) -> str:
-        from app import read_model
+        from app.read_model import queries
 
         with self.gateway.db.snapshot() as conn:
-            return read_model.position(conn, stream)
+            return queries.position(conn, stream)
 
     def projected(self, published: Published) -> None:
         """Wait until the read model has handled ``published`` (and everything before it on its stream)."""

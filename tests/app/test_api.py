@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.limits import MAX_BODY_BYTES
+from app.http.limits import MAX_BODY_BYTES
 from tests.app.storefront import CUSTOMER, Storefront, eventually
 from workers.contracts.orders import OrderPlaced
 

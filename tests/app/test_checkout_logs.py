@@ -24,7 +24,7 @@ def test_the_checkouts_line_carries_its_order_id(storefront: Storefront, json_lo
     placed = storefront.place_order(storefront.add_product())
 
     lines = [json.loads(line) for line in json_logs.getvalue().splitlines()]
-    [accepted] = [line for line in lines if line["logger"] == "app.ordering"]
+    [accepted] = [line for line in lines if line["logger"] == "app.shop.order_placement"]
     assert accepted["correlation_id"] == placed.order_id
     assert accepted["event_type"] == "checkout.submitted"
     assert placed.order_id in accepted["message"]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from app import clerks
+from app.auth import accounts
 from app.main import ConfigurationError, clerk_credentials, manager_credentials
 from tests.app.storefront import CLERK_PASSWORD, CLERK_USER, Storefront
 from workers.eventing import Settings
@@ -86,7 +86,7 @@ def test_a_token_stops_working_after_logout(storefront: Storefront) -> None:
 def test_the_dev_clerk_is_the_default() -> None:
     settings = Settings.from_env({"DATA_DIR": "/nonexistent"})
 
-    assert clerk_credentials(settings) == (clerks.DEV_USER, clerks.DEV_PASSWORD)
+    assert clerk_credentials(settings) == (accounts.DEV_USER, accounts.DEV_PASSWORD)
 
 
 def test_production_refuses_to_start_with_the_dev_password() -> None:
@@ -94,7 +94,7 @@ def test_production_refuses_to_start_with_the_dev_password() -> None:
         clerk_credentials(Settings.from_env({"SHOP_ENV": "production"}))
 
     chosen = Settings.from_env({"SHOP_ENV": "production", "SHOP_CLERK_PASSWORD": "long and secret"})
-    assert clerk_credentials(chosen) == (clerks.DEV_USER, "long and secret")
+    assert clerk_credentials(chosen) == (accounts.DEV_USER, "long and secret")
 
 
 def test_a_manager_logs_in_for_a_token_that_opens_the_clerk_endpoints(storefront: Storefront) -> None:
@@ -109,7 +109,7 @@ def test_a_manager_logs_in_for_a_token_that_opens_the_clerk_endpoints(storefront
 def test_the_dev_manager_is_the_default() -> None:
     settings = Settings.from_env({"DATA_DIR": "/nonexistent"})
 
-    assert manager_credentials(settings) == (clerks.DEV_MANAGER_USER, clerks.DEV_MANAGER_PASSWORD)
+    assert manager_credentials(settings) == (accounts.DEV_MANAGER_USER, accounts.DEV_MANAGER_PASSWORD)
 
 
 def test_production_refuses_to_start_with_the_dev_manager_password() -> None:
@@ -118,7 +118,7 @@ def test_production_refuses_to_start_with_the_dev_manager_password() -> None:
         manager_credentials(Settings.from_env(clerk))
 
     chosen = Settings.from_env({**clerk, "SHOP_MANAGER_PASSWORD": "longer and more secret"})
-    assert manager_credentials(chosen) == (clerks.DEV_MANAGER_USER, "longer and more secret")
+    assert manager_credentials(chosen) == (accounts.DEV_MANAGER_USER, "longer and more secret")
 
 
 def test_the_manager_and_the_clerk_are_two_accounts() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.csrf import CSRF_COOKIE
+from app.auth.csrf import CSRF_COOKIE
 from tests.app.storefront import CLERK_PASSWORD, CLERK_USER, Storefront, eventually
 from workers.contracts.orders import OrderConfirmed
 

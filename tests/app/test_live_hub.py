@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 
 from app.live.direct import DirectSender
 from app.live.hub import Change, Hub, Mailbox, parse_entry
-from app.stream_ids import id_key
+from app.read_model.stream_ids import id_key
 from tests.support.redis_server import RedisServer
 from workers.contracts import REGISTRY
 from workers.contracts.stock import StockChanged, StockDelta

@@ -23,7 +23,7 @@ from websockets.sync.client import ClientConnection, connect
 from app.live import feed
 from app.live.direct import DirectSender
 from app.live.hub import MAILBOX_LIMIT, Hub
-from app.stream_ids import id_key
+from app.read_model.stream_ids import id_key
 from tests.app.browser import elements
 from tests.app.served import served_storefront
 from tests.app.storefront import Placed, Storefront, encoded, eventually, order_snapshot, stock_changed

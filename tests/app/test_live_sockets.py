@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from app import read_model
 from app.live.feed import MAX_CLIENT_MESSAGE, MAX_CLIENT_MESSAGES_PER_S
 from app.live.sockets import POLICY_VIOLATION
-from app.stream_ids import id_key
+from app.read_model import queries
+from app.read_model.stream_ids import id_key
 from tests.app.browser import elements, next_json, next_message, next_text, text_of
 from tests.app.storefront import Placed, Published, Storefront
 from workers.contracts.orders import OrderConfirmed, OrderDispatched, OrderPlaced
@@ -161,7 +161,7 @@ def confirm_while_reading(storefront: Storefront, monkeypatch: pytest.MonkeyPatc
     stream position it reflects; the returned list gets the confirmation once it happened.
     """
     confirmations: list[Published] = []
-    original = read_model.order_view
+    original = queries.order_view
 
     def order_view(row: Any) -> dict[str, Any]:
         view = original(row)
@@ -170,7 +170,7 @@ def confirm_while_reading(storefront: Storefront, monkeypatch: pytest.MonkeyPatc
             storefront.projected(confirmations[0])
         return view
 
-    monkeypatch.setattr(read_model, "order_view", order_view)
+    monkeypatch.setattr(queries, "order_view", order_view)
     return confirmations
 
 

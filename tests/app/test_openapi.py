@@ -15,8 +15,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
+from app.api.openapi import OPERATIONS, api_routes, document
 from app.main import create_app
-from app.openapi import OPERATIONS, api_routes, document
 from tests.app.storefront import Storefront, running_storefront
 from tests.security.routes import ENDPOINTS
 from tests.support.redis_server import RedisServer

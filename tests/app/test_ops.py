@@ -13,8 +13,8 @@ from typing import Any, cast
 import pytest
 from sqlalchemy import select
 
-from app import tables
 from app.ops.figures import STREAMS
+from app.read_model import tables
 from tests.app.storefront import Storefront, eventually, running_storefront
 from tests.security.routes import MANAGER_ENDPOINTS
 from tests.support.redis_server import RedisServer

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlsplit
 
-from app.auth import SESSION_COOKIE
-from app.cart import CART_COOKIE
+from app.auth.callers import SESSION_COOKIE
+from app.shop.cart import CART_COOKIE
 from tests.app.browser import elements, text_of
 from tests.app.storefront import Placed, Storefront, eventually
 from workers.contracts.orders import OrderConfirmed

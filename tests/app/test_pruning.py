@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from app import read_model
-from app.pruning import prune_read_model
+from app.read_model import queries
+from app.read_model.pruning import prune_read_model
 from tests.app.storefront import Placed, Published, Storefront
 from workers.contracts import REGISTRY
 from workers.contracts.orders import OrderConfirmed, OrderDelivered, OrderPlaced
@@ -63,7 +63,7 @@ def _republish(shop: Storefront, published: Published) -> Published:
 
 def _in_read_model(shop: Storefront, placed: Placed) -> bool:
     with shop.gateway.db.snapshot() as conn:
-        return read_model.order_row(conn, placed.order_id) is not None
+        return queries.order_row(conn, placed.order_id) is not None
 
 
 def _order_answer(shop: Storefront, placed: Placed) -> int:

@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app import clerks, tables
+from app.auth import accounts
 from app.migrations import MIGRATIONS
 from app.projector.bootstrap import SPEC
-from app.tables import METADATA
+from app.read_model import tables
+from app.read_model.tables import METADATA
 from tests.support.postgres import postgres_url_or_skip
 from workers.eventing import Database, Settings
 from workers.eventing.schema import upgrade
@@ -35,7 +36,7 @@ def start_up(role: str, database_url: str, barrier: Any) -> str:
     if role == "web":
         db = Database(settings.database_url(SPEC.name), METADATA)
         upgrade(db, MIGRATIONS)
-        clerks.ensure_clerk(db, "clerk", "a-password")
+        accounts.ensure_clerk(db, "clerk", "a-password")
     else:
         runtime = open_runtime(SPEC, settings)
         runtime.client.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.stream_ids import id_key, is_stream_id, later
+from app.read_model.stream_ids import id_key, is_stream_id, later
 
 
 @pytest.mark.parametrize("value", ["0-0", "1700000000000-0", "1700000000000-12"])

@@ -10,9 +10,9 @@ from starlette.convertors import IntegerConvertor
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from app.access import Access, access_of
+from app.auth.access import Access, access_of
+from app.auth.roles import ROLES
 from app.main import create_app
-from app.roles import ROLES
 from workers.eventing import Settings
 
 # Paths of the staff's side, by the role they need: whatever is served under them must need it.

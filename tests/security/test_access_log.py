@@ -11,7 +11,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from app.access_log import REDACTED
+from app.http.access_log import REDACTED
 from tests.support.stack import Stack
 from tests.support.waiting import wait_until
 

@@ -15,9 +15,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from app.access import POLICY_VIOLATION, clerks_only, managers_only, public
-from app.auth import SESSION_COOKIE
-from app.roles import ROLES, may
+from app.auth.access import POLICY_VIOLATION, clerks_only, managers_only, public
+from app.auth.callers import SESSION_COOKIE
+from app.auth.roles import ROLES, may
 from tests.app.storefront import Storefront
 from tests.security.routes import (
     APP_ROUTES,

@@ -12,7 +12,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from app.checkout import DEFAULT_MAX_UNITS
+from app.shop.checkout_validation import DEFAULT_MAX_UNITS
 from tests.app.storefront import CUSTOMER, Storefront, running_storefront
 from tests.support.redis_server import RedisServer
 

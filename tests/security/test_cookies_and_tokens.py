@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from app import clerks
-from app.auth import SESSION_COOKIE
-from app.client import CLIENT_COOKIE
+from app.auth import accounts
+from app.auth.callers import SESSION_COOKIE
+from app.http.client_id import CLIENT_COOKIE
 from tests.app.browser import form_token
 from tests.app.storefront import CLERK_PASSWORD, CLERK_USER, Storefront, running_storefront
 from tests.security.test_sessions import cookie_attributes
@@ -69,18 +69,18 @@ def test_cookies_are_secure_behind_tls_or_in_production(start: Any, env: dict[st
 
 # -- how long sessions and tokens live -------------------------------------------------------
 
-POLICY = clerks.SessionPolicy(idle_s=600, lifetime_s=3600)
+POLICY = accounts.SessionPolicy(idle_s=600, lifetime_s=3600)
 T0 = 1_900_000_000.0
 
 
 def logged_in(storefront: Storefront) -> str:
-    result = clerks.login(storefront.gateway.db, CLERK_USER, CLERK_PASSWORD, POLICY, now=T0)
+    result = accounts.login(storefront.gateway.db, CLERK_USER, CLERK_PASSWORD, POLICY, now=T0)
     assert result is not None
     return result[0]
 
 
 def alive(storefront: Storefront, token: str, at: float) -> bool:
-    return clerks.session_for(storefront.gateway.db, token, POLICY, now=at) is not None
+    return accounts.session_for(storefront.gateway.db, token, POLICY, now=at) is not None
 
 
 def test_a_session_left_idle_ends(storefront: Storefront) -> None:

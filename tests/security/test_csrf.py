@@ -10,8 +10,8 @@ import httpx2
 import pytest
 from sqlalchemy import func, select
 
-from app.auth import SESSION_COOKIE
-from app.csrf import CSRF_COOKIE
+from app.auth.callers import SESSION_COOKIE
+from app.auth.csrf import CSRF_COOKIE
 from tests.app.storefront import CLERK_PASSWORD, CLERK_USER, CUSTOMER, Storefront, eventually
 from workers.contracts.orders import OrderConfirmed
 

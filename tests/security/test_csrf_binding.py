@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.csrf import CSRF_COOKIE
+from app.auth.csrf import CSRF_COOKIE
 from tests.app.browser import hx_headers
 from tests.app.storefront import Storefront
 from tests.security.test_csrf import outbox_rows

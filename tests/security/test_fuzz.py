@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from app.checkout import DEFAULT_MAX_UNITS, PAYMENT_METHODS, Product
-from app.warehouse_requests import MAX_RESTOCK
+from app.shop.checkout_validation import DEFAULT_MAX_UNITS, PAYMENT_METHODS, Product
+from app.shop.warehouse_requests import MAX_RESTOCK
 from tests.app.storefront import CLERK_USER, Placed, Storefront
 
 # Examples per test; they add up to the 1,000 inputs of the JSON API (plus the forms).

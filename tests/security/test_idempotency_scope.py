@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from app.client import CLIENT_COOKIE
+from app.http.client_id import CLIENT_COOKIE
 from tests.app.storefront import Storefront
 
 

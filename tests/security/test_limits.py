@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx2
 import pytest
 
-from app.limits import MAX_BODY_BYTES
+from app.http.limits import MAX_BODY_BYTES
 from tests.app.storefront import CLERK_PASSWORD, CLERK_USER, Storefront
 from tests.security.conftest import LOGIN_ATTEMPTS
 

@@ -8,9 +8,9 @@ import httpx2
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from app.auth import SESSION_COOKIE
-from app.cart import CART_COOKIE
-from app.csrf import CSRF_COOKIE
+from app.auth.callers import SESSION_COOKIE
+from app.auth.csrf import CSRF_COOKIE
+from app.shop.cart import CART_COOKIE
 from tests.app.storefront import CLERK_PASSWORD, CLERK_USER, Storefront
 
 

@@ -12,7 +12,7 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 from websockets.sync.client import connect
 
-from app.limits import POLICY_VIOLATION
+from app.http.limits import POLICY_VIOLATION
 from tests.app.browser import next_message
 from tests.app.storefront import Storefront, running_storefront
 from tests.support.redis_server import RedisServer

@@ -4,7 +4,7 @@ The consumer, the relay and the heartbeat call these hooks once per batch or per
 never per event: label children are looked up once and cached, so the hot path pays a
 dictionary lookup and an addition. A process serves its metrics on
 ``<PROCESS>_METRICS_PORT`` (e.g. ``ORDERS_METRICS_PORT``) or ``METRICS_PORT``; unset,
-nothing listens. The web process serves its own on ``GET /metrics`` (``app/metrics.py``).
+nothing listens. The web process serves its own on ``GET /metrics`` (``app/ops/metrics.py``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Staff identity: accounts and sessions, passwords, tokens, roles, who may call a route, and CSRF."""

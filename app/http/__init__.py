@@ -1,0 +1,1 @@
+"""HTTP plumbing: errors, bodies, limits, headers, hosts, cookies, the client id, serving and the access log."""

@@ -1,0 +1,1 @@
+"""The gateway's own database and the read model in it: tables, queries, pruning, stream positions."""
