@@ -12,8 +12,8 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import ClientDisconnect
 from starlette.routing import Mount
@@ -24,7 +24,7 @@ from app.auth import accounts
 from app.auth.roles import Role
 from app.auth.secret_key import secret_key
 from app.gateway import Gateway
-from app.http.errors import ApiError, on_api_error, on_busy, on_client_disconnect, on_http_error, on_unexpected_error
+from app.http.handlers import JSON_HANDLERS, on_client_disconnect, on_unexpected_error
 from app.http.headers import SecurityHeaders
 from app.http.limits import BODY_TIMEOUT_S, SOCKETS_PER_ADDRESS, BodyDeadline, BodyLimit, Limits, SocketsPerAddress
 from app.http.served_by import ServedBy
@@ -41,11 +41,11 @@ from app.ops.health import projector_lag_bound
 from app.projector.bootstrap import SERVICE
 from app.read_model.tables import METADATA
 from app.shop import pages
+from app.shop.error_pages import PAGE_HANDLERS
 from app.shop.templates import ROOT
 from workers.contracts import REGISTRY
 from workers.eventing import Database, Outbox, Settings
 from workers.eventing.after_commit import AfterCommitPublisher
-from workers.eventing.database import Busy
 from workers.eventing.redis_client import connect, connect_async
 from workers.eventing.schema import upgrade
 
@@ -123,11 +123,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             *health.ROUTES,
             *metrics.ROUTES,
-            *routes.ROUTES,
-            *openapi.ROUTES,
+            # The JSON API answers its errors as JSON (an unknown /api/ path too), the pages as pages.
+            Mount(
+                "/api",
+                routes=[*routes.ROUTES, *openapi.ROUTES, *ops_api.ROUTES],
+                middleware=[Middleware(ExceptionMiddleware, handlers=JSON_HANDLERS)],
+            ),
             *sockets.ROUTES,
             *pages.ROUTES,
-            *ops_api.ROUTES,
             *ops_page.ROUTES,
             Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
         ],
@@ -145,10 +148,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(metrics.HttpMetrics),  # inside KeepRawSend: it wraps send
         ],
         exception_handlers={
-            ApiError: on_api_error,
-            Busy: on_busy,
+            **PAGE_HANDLERS,
             ClientDisconnect: on_client_disconnect,
-            HTTPException: on_http_error,
             Exception: on_unexpected_error,
         },
     )

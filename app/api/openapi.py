@@ -20,7 +20,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.convertors import IntegerConvertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from app.api import schemas
 from app.auth.access import access_of, public
@@ -163,12 +163,14 @@ _MODELS: tuple[type[BaseModel], ...] = (
 )
 
 
-def api_routes(routes: Sequence[BaseRoute]) -> list[tuple[str, str, Route]]:
+def api_routes(routes: Sequence[BaseRoute], prefix: str = "") -> list[tuple[str, str, Route]]:
     """Every (method, path template, route) of the JSON API (HEAD, which Starlette adds to GET, left out)."""
     found = []
     for route in routes:
-        if isinstance(route, Route) and route.path.startswith("/api/"):
-            found += [(m, _template(route.path), route) for m in sorted(route.methods or ()) if m != "HEAD"]
+        if isinstance(route, Mount):
+            found += api_routes(route.routes, prefix + route.path)
+        elif isinstance(route, Route) and (path := prefix + route.path).startswith("/api/"):
+            found += [(m, _template(path), route) for m in sorted(route.methods or ()) if m != "HEAD"]
     return found
 
 
@@ -258,4 +260,4 @@ async def openapi_json(request: Request) -> Response:
     return JSONResponse(cached)
 
 
-ROUTES = [Route("/api/openapi.json", openapi_json, methods=["GET"])]
+ROUTES = [Route("/openapi.json", openapi_json, methods=["GET"])]

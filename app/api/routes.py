@@ -165,16 +165,16 @@ async def restock(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/api/products", list_products, methods=["GET"]),
-    Route("/api/catalog/products", catalog_products, methods=["GET"]),
-    Route("/api/catalog/products", create_product, methods=["POST"]),
-    Route(f"/api/catalog/products/{paths.PRODUCT_ID}", change_product, methods=["PATCH"]),
-    Route("/api/orders", create_order, methods=["POST"]),
-    Route("/api/orders/{order_id}", show_order, methods=["GET"]),
-    Route("/api/orders/{order_id}/cancel", cancel_order, methods=["POST"]),
-    Route("/api/login", login, methods=["POST"]),
-    Route("/api/logout", logout, methods=["POST"]),
-    Route("/api/warehouse/orders", warehouse_orders, methods=["GET"]),
-    Route("/api/warehouse/orders/{order_id}/dispatch", dispatch, methods=["POST"]),
-    Route(f"/api/warehouse/products/{paths.PRODUCT_ID}/restock", restock, methods=["POST"]),
+    Route("/products", list_products, methods=["GET"]),
+    Route("/catalog/products", catalog_products, methods=["GET"]),
+    Route("/catalog/products", create_product, methods=["POST"]),
+    Route(f"/catalog/products/{paths.PRODUCT_ID}", change_product, methods=["PATCH"]),
+    Route("/orders", create_order, methods=["POST"]),
+    Route("/orders/{order_id}", show_order, methods=["GET"]),
+    Route("/orders/{order_id}/cancel", cancel_order, methods=["POST"]),
+    Route("/login", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/warehouse/orders", warehouse_orders, methods=["GET"]),
+    Route("/warehouse/orders/{order_id}/dispatch", dispatch, methods=["POST"]),
+    Route(f"/warehouse/products/{paths.PRODUCT_ID}/restock", restock, methods=["POST"]),
 ]

@@ -66,8 +66,8 @@ async def discard(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/api/ops/status", status, methods=["GET"]),
-    Route("/api/ops/dead-letters", dead_letters, methods=["GET"]),
-    Route("/api/ops/dead-letters/{dlq_id}/retry", retry, methods=["POST"]),
-    Route("/api/ops/dead-letters/{dlq_id}/discard", discard, methods=["POST"]),
+    Route("/ops/status", status, methods=["GET"]),
+    Route("/ops/dead-letters", dead_letters, methods=["GET"]),
+    Route("/ops/dead-letters/{dlq_id}/retry", retry, methods=["POST"]),
+    Route("/ops/dead-letters/{dlq_id}/discard", discard, methods=["POST"]),
 ]

@@ -288,3 +288,20 @@ class TestInvalidCheckouts:
         assert response.status_code == 422
         assert storefront.gateway.outbox.backlog() == 0
         assert len(storefront.events("storefront", "checkout.submitted")) == before
+
+
+@pytest.mark.parametrize("path", ["/api/no-such-thing", "/api/orders/1/2/3", "/api/"])
+def test_an_unknown_api_path_is_a_json_404_not_a_page(storefront: Storefront, path: str) -> None:
+    response = storefront.http.get(path)
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"error": {"message": "Not Found", "fields": {}}}
+
+
+def test_a_wrong_method_on_an_api_route_is_a_json_405_naming_the_allowed_ones(storefront: Storefront) -> None:
+    response = storefront.http.delete("/api/products")
+
+    assert response.status_code == 405
+    assert response.json() == {"error": {"message": "Method Not Allowed", "fields": {}}}
+    assert "GET" in response.headers["allow"]
