@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from app.api import openapi, routes
+from app.api import openapi, routes, sockets
 from app.auth import accounts
 from app.auth.roles import Role
 from app.auth.secret_key import secret_key
@@ -29,7 +29,6 @@ from app.http.headers import SecurityHeaders
 from app.http.limits import BODY_TIMEOUT_S, SOCKETS_PER_ADDRESS, BodyDeadline, BodyLimit, Limits, SocketsPerAddress
 from app.http.served_by import ServedBy
 from app.http.site import RefuseForeignApiWrites, Site
-from app.live import sockets
 from app.live.direct import KeepRawSend
 from app.live.hub import Hub
 from app.migrations import MIGRATIONS
@@ -40,7 +39,7 @@ from app.ops.client import STATE_KEY as OPS_REDIS
 from app.ops.health import projector_lag_bound
 from app.projector.bootstrap import SERVICE
 from app.read_model.tables import METADATA
-from app.shop import pages
+from app.shop import live_pages, pages
 from app.shop.error_pages import PAGE_HANDLERS
 from app.shop.templates import ROOT
 from workers.contracts import REGISTRY
@@ -130,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 middleware=[Middleware(ExceptionMiddleware, handlers=JSON_HANDLERS)],
             ),
             *sockets.ROUTES,
+            *live_pages.ROUTES,
             *pages.ROUTES,
             *ops_page.ROUTES,
             Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),

@@ -20,8 +20,8 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from app.api.sockets import stock_json
 from app.live.hub import parse_entry
-from app.live.sockets import stock_json
 
 
 def create_app(redis_url: str) -> Starlette:

@@ -58,7 +58,7 @@ async def serve(websocket: WebSocket, hub: Hub, client: aioredis.Redis, feed: Fe
     # Only a socket with a cursor on every stream can re-read what overflows during its replay.
     replaying = all(feed.cursors.values())
     mailbox = hub.subscribe(feed.cursors.keys(), feed.accepts, feed.coalesce_key, replaying=replaying)
-    listener = asyncio.create_task(_listen(websocket))
+    listener = asyncio.create_task(listen(websocket))
     try:
         for message in first:
             await websocket.send_text(message)
@@ -166,7 +166,7 @@ async def _drop_laggard(websocket: WebSocket) -> None:
         await websocket.close(code=TRY_AGAIN_LATER, reason="lagging; reconnect")
 
 
-async def _listen(websocket: WebSocket) -> None:
+async def listen(websocket: WebSocket) -> None:
     """Read (and mostly ignore) what the client sends; close on abuse or departure."""
     window_start, count = asyncio.get_running_loop().time(), 0
     while True:

@@ -24,8 +24,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from app.auth import csrf
 from app.auth.access import managers_only, managers_only_socket
 from app.gateway import gateway
-from app.live.feed import _listen
-from app.live.sockets import _refuse_foreign
+from app.live.feed import listen
+from app.live.sockets import refuse_foreign
 from app.ops import actions, figures
 from app.ops.actions import Action
 from app.ops.client import ops_redis
@@ -95,7 +95,7 @@ async def discard(request: Request) -> Response:
 @managers_only_socket
 async def ops_socket(websocket: WebSocket) -> None:
     """Push the console whenever its figures change, until the browser leaves."""
-    if await _refuse_foreign(websocket):
+    if await refuse_foreign(websocket):
         return
     await websocket.accept()
     gw = gateway(websocket)
@@ -103,7 +103,7 @@ async def ops_socket(websocket: WebSocket) -> None:
     # The forms in a pushed console post this browser's own CSRF token, as the page's do.
     token = csrf.connection_token(websocket)
     # The live feeds' listener: ignores what the client sends, closes on oversized messages or a flood.
-    closed = asyncio.create_task(_listen(websocket))
+    closed = asyncio.create_task(listen(websocket))
     last = ""
     try:
         while not closed.done():

@@ -8,8 +8,18 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select
 
 from app.read_model import tables
-from app.shop.checkout_validation import Product
 from workers.contracts.orders import CANCELLABLE, OrderStatus
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product as checkout prices it: what the read model knows of it."""
+
+    id: int
+    sku: str
+    name: str
+    price_cents: int
+    archived: bool = False
 
 
 def catalog(conn: Connection) -> dict[int, Product]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.http.errors import InvalidInput
+from app.read_model.queries import Product
 from workers.contracts.common import Customer, Line
 from workers.contracts.payments import PAYMENT_TOKENS
 from workers.eventing import Settings
@@ -25,15 +26,6 @@ MAX_LINES = 50
 # for a household, not enough for one client to reserve a product's whole stock at once.
 DEFAULT_MAX_UNITS = 10
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
-
-
-@dataclass(frozen=True)
-class Product:
-    id: int
-    sku: str
-    name: str
-    price_cents: int
-    archived: bool = False
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from starlette.testclient import TestClient
 from app.gateway import Gateway
 from app.main import create_app
 from app.projector.bootstrap import SPEC as PROJECTOR
+from app.read_model.queries import Product
 from app.read_model.stream_ids import id_key
-from app.shop.checkout_validation import Product
 from tests.app.browser import DEADLINE_S, form_token
 from tests.support.waiting import wait_until
 from workers.contracts import REGISTRY

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from app.http.errors import InvalidInput
-from app.shop.checkout_validation import MAX_LINES, MAX_QUANTITY, Product, parse_checkout
+from app.read_model.queries import Product
+from app.shop.checkout_validation import MAX_LINES, MAX_QUANTITY, parse_checkout
 
 KETTLE = Product(id=1, sku="KETTLE-1", name="Gooseneck kettle", price_cents=4500)
 FILTERS = Product(id=2, sku="FILTER-100", name="Paper filters", price_cents=399)

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from websockets.sync.client import ClientConnection, connect
 
 from app.live.direct import DirectSender, text_frame
-from app.shop.checkout_validation import Product
+from app.read_model.queries import Product
 from tests.app.served import served_storefront
 from tests.app.storefront import Storefront, eventually
 from tests.support.redis_server import RedisServer

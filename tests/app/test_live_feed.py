@@ -12,7 +12,7 @@ from starlette.testclient import WebSocketTestSession
 
 from app.live.feed import TRY_AGAIN_LATER
 from app.live.hub import MAILBOX_LIMIT, parse_entry
-from app.shop.checkout_validation import Product
+from app.read_model.queries import Product
 from tests.app.browser import next_json, next_message, next_text
 from tests.app.storefront import (
     Published,

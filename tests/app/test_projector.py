@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.shop.checkout_validation import Product
+from app.read_model.queries import Product
 from tests.app.storefront import Storefront, eventually
 from workers.contracts.catalog import ProductCreated
 from workers.contracts.orders import OrderConfirmed, OrderDispatched, OrderPlaced, OrderShipped

@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from app.shop.checkout_validation import DEFAULT_MAX_UNITS, PAYMENT_METHODS, Product
+from app.read_model.queries import Product
+from app.shop.checkout_validation import DEFAULT_MAX_UNITS, PAYMENT_METHODS
 from app.shop.warehouse_requests import MAX_RESTOCK
 from tests.app.storefront import CLERK_USER, Placed, Storefront
 

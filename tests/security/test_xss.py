@@ -9,7 +9,7 @@ from typing import Any, cast
 import pytest
 from starlette.testclient import WebSocketTestSession
 
-from app.shop.checkout_validation import Product
+from app.read_model.queries import Product
 from tests.app.browser import next_text
 from tests.app.storefront import Placed, Storefront
 from tests.security.hostile import (
