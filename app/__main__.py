@@ -1,25 +1,25 @@
-"""The web process: ``python -m app`` serves the gateway with uvicorn on ``$PORT``."""
-
-import os
+"""The web process: ``python -m app`` serves the gateway with uvicorn on ``$HOST:$PORT``."""
 
 import uvicorn
 
 from app.http.access_log import RedactTokens
 from app.http.serving import guard_options
-from workers.eventing import Settings
+from app.main import create_app
+from app.settings import GatewaySettings
 from workers.eventing.logs import setup_logging
 from workers.eventing.tracing import setup_tracing
 
+# The process's one reading of its configuration; everything below is handed what it needs.
+settings = GatewaySettings.from_env()
 # One set-up for every line, uvicorn's included, with order tokens redacted from all of them.
 setup_logging("web", filters=[RedactTokens()])
-setup_tracing("web", Settings.from_env())
+setup_tracing("web", settings.backbone)
 # uvicorn's own logging configuration is left out: its loggers go through the one above.
-options = {**guard_options(Settings.from_env()), "log_config": None}
+options = {**guard_options(settings.request_header_timeout_s, settings.web_max_connections), "log_config": None}
 uvicorn.run(
-    "app.main:create_app",
-    factory=True,
-    host=os.environ.get("HOST", "127.0.0.1"),
-    port=int(os.environ.get("PORT", "8000")),
+    create_app(settings),
+    host=settings.host,
+    port=settings.port,
     log_level="info",
     proxy_headers=False,
     # The sans-I/O protocol lets live push write one pre-framed message to many sockets
@@ -29,8 +29,8 @@ uvicorn.run(
     ws_per_message_deflate=False,
     ws_max_size=16 * 1024,
     # Heartbeat: a socket whose peer stops answering pings is closed.
-    ws_ping_interval=float(os.environ.get("WS_PING_INTERVAL_S", "20")),
-    ws_ping_timeout=float(os.environ.get("WS_PING_TIMEOUT_S", "20")),
+    ws_ping_interval=settings.ws_ping_interval_s,
+    ws_ping_timeout=settings.ws_ping_timeout_s,
     # Header deadline, connection bound, keep-alive, and order tokens redacted from the log.
     **options,
 )

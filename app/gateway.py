@@ -8,12 +8,13 @@ import redis.asyncio as aioredis
 from starlette.requests import HTTPConnection
 
 from app.live.hub import Hub
-from workers.eventing import Database, Outbox, Settings
+from app.settings import GatewaySettings
+from workers.eventing import Database, Outbox
 
 
 @dataclass
 class Gateway:
-    settings: Settings
+    settings: GatewaySettings
     db: Database
     outbox: Outbox
     redis: aioredis.Redis

@@ -19,16 +19,17 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from app.api import openapi, routes, sockets
+from app.api import openapi, sockets
+from app.api import routes as api_routes
 from app.auth import accounts
-from app.auth.roles import Role
 from app.auth.secret_key import secret_key
 from app.gateway import Gateway
+from app.http import paths
 from app.http.handlers import JSON_HANDLERS, on_client_disconnect, on_unexpected_error
 from app.http.headers import SecurityHeaders
-from app.http.limits import BODY_TIMEOUT_S, SOCKETS_PER_ADDRESS, BodyDeadline, BodyLimit, Limits, SocketsPerAddress
+from app.http.limits import BodyDeadline, BodyLimit, Limits, SocketsPerAddress
 from app.http.served_by import ServedBy
-from app.http.site import RefuseForeignApiWrites, Site
+from app.http.site import RefuseForeignApiWrites
 from app.live.direct import KeepRawSend
 from app.live.hub import Hub
 from app.migrations import MIGRATIONS
@@ -36,9 +37,9 @@ from app.ops import api as ops_api
 from app.ops import health, metrics
 from app.ops import page as ops_page
 from app.ops.client import STATE_KEY as OPS_REDIS
-from app.ops.health import projector_lag_bound
 from app.projector.bootstrap import SERVICE
 from app.read_model.tables import METADATA
+from app.settings import GatewaySettings
 from app.shop import live_pages, pages
 from app.shop.error_pages import PAGE_HANDLERS
 from app.shop.templates import ROOT
@@ -53,61 +54,36 @@ log = logging.getLogger(__name__)
 LIVE_STREAMS = ("stock", "orders", "catalog")
 
 
-class ConfigurationError(RuntimeError):
-    """The gateway refuses to start with these settings."""
-
-
-def _credentials(settings: Settings, role: str, dev_user: str, dev_password: str) -> tuple[str, str]:
-    prefix = f"SHOP_{role.upper()}"
-    user = settings.text(f"{prefix}_USER", dev_user)
-    password = settings.text(f"{prefix}_PASSWORD", dev_password)
-    if settings.text("SHOP_ENV", "development") == "production" and password == dev_password:
-        raise ConfigurationError(
-            f"SHOP_ENV=production needs {prefix}_PASSWORD set to something other than the dev default"
-        )
-    return user, password
-
-
-def clerk_credentials(settings: Settings) -> tuple[str, str]:
-    return _credentials(settings, "clerk", accounts.DEV_USER, accounts.DEV_PASSWORD)
-
-
-def manager_credentials(settings: Settings) -> tuple[str, str]:
-    manager = _credentials(settings, "manager", accounts.DEV_MANAGER_USER, accounts.DEV_MANAGER_PASSWORD)
-    if manager[0] == clerk_credentials(settings)[0]:
-        raise ConfigurationError("SHOP_MANAGER_USER and SHOP_CLERK_USER must name two different accounts")
-    return manager
-
-
-def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or Settings.from_env()
-    staff: list[tuple[tuple[str, str], Role]] = [
-        (clerk_credentials(settings), "clerk"),
-        (manager_credentials(settings), "manager"),
-    ]
-    projector_lag_bound(settings)  # a bad value fails here, not at the first health check
-    site = Site.from_settings(settings)
+def create_app(settings: GatewaySettings | Settings | None = None) -> Starlette:
+    """The gateway configured by ``settings`` (the environment's by default); its lifespan starts it."""
+    if isinstance(settings, GatewaySettings):
+        config = settings
+    else:
+        config = GatewaySettings.from_settings(settings or Settings.from_env())
+    backbone = config.backbone
+    paths.register_convertors()  # before any route is built: product ids use the "id" convertor
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = Database.for_service(settings, SERVICE, METADATA)
+        db = Database.for_service(backbone, SERVICE, METADATA)
         # The projector process migrates the same database; on SQLite both do it under
         # BEGIN IMMEDIATE (an advisory lock on PostgreSQL), so one waits for the other. Clerks
         # are the web's alone: it holds their credentials and refuses production defaults.
         upgrade(db, MIGRATIONS)
-        for (user, password), role in staff:
+        accounts.prepare()
+        for user, password, role in config.staff:
             accounts.ensure_clerk(db, user, password, role)
         outbox = Outbox(db, SERVICE, REGISTRY)
-        async_client = connect_async(settings.redis)
+        async_client = connect_async(backbone.redis)
         publisher = AfterCommitPublisher(outbox, async_client)
         await publisher.start()
-        hub = Hub(settings.redis, LIVE_STREAMS)
+        hub = Hub(backbone.redis, LIVE_STREAMS)
         await hub.start()
-        app.state.secret_key = secret_key(settings)
-        app.state.limits = Limits(settings)
-        setattr(app.state, OPS_REDIS, connect(settings.redis))
-        app.state.gateway = Gateway(settings=settings, db=db, outbox=outbox, redis=async_client, hub=hub)
-        log.info("gateway started (database %r, redis %s)", db, settings.redis)
+        app.state.secret_key = secret_key(config.secret_key, backbone.data_dir)
+        app.state.limits = Limits(backbone.redis_url, config.budgets)
+        setattr(app.state, OPS_REDIS, connect(backbone.redis))
+        app.state.gateway = Gateway(settings=config, db=db, outbox=outbox, redis=async_client, hub=hub)
+        log.info("gateway started (database %r, redis %s)", db, backbone.redis)
         try:
             yield
         finally:
@@ -120,30 +96,30 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            *health.ROUTES,
-            *metrics.ROUTES,
+            *health.routes(),
+            *metrics.routes(),
             # The JSON API answers its errors as JSON (an unknown /api/ path too), the pages as pages.
             Mount(
                 "/api",
-                routes=[*routes.ROUTES, *openapi.ROUTES, *ops_api.ROUTES],
+                routes=[*api_routes.routes(), *openapi.routes(), *ops_api.routes()],
                 middleware=[Middleware(ExceptionMiddleware, handlers=JSON_HANDLERS)],
             ),
-            *sockets.ROUTES,
-            *live_pages.ROUTES,
-            *pages.ROUTES,
-            *ops_page.ROUTES,
+            *sockets.routes(),
+            *live_pages.routes(),
+            *pages.routes(),
+            *ops_page.routes(),
             Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
         ],
         lifespan=lifespan,
         middleware=[
-            Middleware(ServedBy, instance=settings.text("WEB_INSTANCE")),
+            Middleware(ServedBy, instance=config.web_instance),
             # First: a request for another host never reaches a route (nor a redirect built from it).
-            Middleware(TrustedHostMiddleware, allowed_hosts=list(site.allowed_hosts), www_redirect=False),
+            Middleware(TrustedHostMiddleware, allowed_hosts=list(config.site.allowed_hosts), www_redirect=False),
             Middleware(SecurityHeaders),
-            Middleware(RefuseForeignApiWrites, site=site),
+            Middleware(RefuseForeignApiWrites, site=config.site),
             Middleware(BodyLimit),
-            Middleware(BodyDeadline, timeout_s=settings.number("REQUEST_BODY_TIMEOUT_S", BODY_TIMEOUT_S)),
-            Middleware(SocketsPerAddress, limit=settings.integer("WS_MAX_PER_ADDRESS", SOCKETS_PER_ADDRESS)),
+            Middleware(BodyDeadline, timeout_s=config.request_body_timeout_s),
+            Middleware(SocketsPerAddress, limit=config.ws_max_per_address),
             Middleware(KeepRawSend),
             Middleware(metrics.HttpMetrics),  # inside KeepRawSend: it wraps send
         ],
@@ -153,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Exception: on_unexpected_error,
         },
     )
-    app.state.site = site
-    app.state.session_policy = accounts.SessionPolicy.from_settings(settings)
+    # What the routes need before the lifespan has run (hosts, cookies, sessions), from the same settings.
+    app.state.site = config.site
+    app.state.session_policy = config.sessions
     return app

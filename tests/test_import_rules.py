@@ -38,7 +38,7 @@ GATEWAY_LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "app.ops.metrics",
         ),
     ),
-    ("domain", ("app.shop", "app.auth", "app.ops", "app.live", "app.gateway")),
+    ("domain", ("app.shop", "app.auth", "app.ops", "app.live", "app.gateway", "app.settings")),
     ("read model", ("app.read_model", "app.projector", "app.migrations")),
     ("HTTP plumbing", ("app.http",)),
 )

@@ -260,4 +260,6 @@ async def openapi_json(request: Request) -> Response:
     return JSONResponse(cached)
 
 
-ROUTES = [Route("/openapi.json", openapi_json, methods=["GET"])]
+def routes() -> list[BaseRoute]:
+    """This module's routes, built when the app is (after ``app.http.paths.register_convertors``)."""
+    return [Route("/openapi.json", openapi_json, methods=["GET"])]

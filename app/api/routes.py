@@ -7,7 +7,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from app.auth import accounts
 from app.auth.access import clerks_only, managers_only, public
@@ -19,7 +19,6 @@ from app.http.errors import ApiError, InvalidInput
 from app.http.limits import limits
 from app.read_model import queries
 from app.shop.catalog_requests import parse_changes, parse_new_product, request_change, request_product
-from app.shop.checkout_validation import max_units
 from app.shop.order_placement import order_for_owner, place_order, request_cancel
 from app.shop.order_search import find_orders, parse_search
 from app.shop.warehouse_requests import request_dispatch, request_restock
@@ -81,7 +80,7 @@ async def create_order(request: Request) -> Response:
     body = await read_json(request)
     key = request.headers.get("idempotency-key")
     gw = gateway(request)
-    cap = max_units(gw.settings)
+    cap = gw.settings.max_units_per_product
     response = await run_in_threadpool(place_order, gw.outbox, body, key, client_id.scope(request), cap)
     return JSONResponse(response, status_code=202, headers={"Location": f"/api/orders/{response['order_id']}"})
 
@@ -164,17 +163,19 @@ async def restock(request: Request) -> Response:
     return JSONResponse({"product_id": product_id, "request_id": request_id}, status_code=202)
 
 
-ROUTES = [
-    Route("/products", list_products, methods=["GET"]),
-    Route("/catalog/products", catalog_products, methods=["GET"]),
-    Route("/catalog/products", create_product, methods=["POST"]),
-    Route(f"/catalog/products/{paths.PRODUCT_ID}", change_product, methods=["PATCH"]),
-    Route("/orders", create_order, methods=["POST"]),
-    Route("/orders/{order_id}", show_order, methods=["GET"]),
-    Route("/orders/{order_id}/cancel", cancel_order, methods=["POST"]),
-    Route("/login", login, methods=["POST"]),
-    Route("/logout", logout, methods=["POST"]),
-    Route("/warehouse/orders", warehouse_orders, methods=["GET"]),
-    Route("/warehouse/orders/{order_id}/dispatch", dispatch, methods=["POST"]),
-    Route(f"/warehouse/products/{paths.PRODUCT_ID}/restock", restock, methods=["POST"]),
-]
+def routes() -> list[BaseRoute]:
+    """This module's routes, built when the app is (after ``app.http.paths.register_convertors``)."""
+    return [
+        Route("/products", list_products, methods=["GET"]),
+        Route("/catalog/products", catalog_products, methods=["GET"]),
+        Route("/catalog/products", create_product, methods=["POST"]),
+        Route(f"/catalog/products/{paths.PRODUCT_ID}", change_product, methods=["PATCH"]),
+        Route("/orders", create_order, methods=["POST"]),
+        Route("/orders/{order_id}", show_order, methods=["GET"]),
+        Route("/orders/{order_id}/cancel", cancel_order, methods=["POST"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/warehouse/orders", warehouse_orders, methods=["GET"]),
+        Route("/warehouse/orders/{order_id}/dispatch", dispatch, methods=["POST"]),
+        Route(f"/warehouse/products/{paths.PRODUCT_ID}/restock", restock, methods=["POST"]),
+    ]

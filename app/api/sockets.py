@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import WebSocketRoute
+from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from app.auth.access import public
@@ -149,8 +149,10 @@ async def order_socket(websocket: WebSocket) -> None:
     await serve(websocket, gw.hub, gw.redis, feed, first)
 
 
-ROUTES = [
-    WebSocketRoute("/ws/stock", stock_socket),
-    WebSocketRoute("/ws/catalog", catalog_socket),
-    WebSocketRoute("/ws/orders/{order_id}", order_socket),
-]
+def routes() -> list[BaseRoute]:
+    """This module's routes, built when the app is (after ``app.http.paths.register_convertors``)."""
+    return [
+        WebSocketRoute("/ws/stock", stock_socket),
+        WebSocketRoute("/ws/catalog", catalog_socket),
+        WebSocketRoute("/ws/orders/{order_id}", order_socket),
+    ]

@@ -7,6 +7,7 @@ the gateway refuses to start with the dev defaults.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from dataclasses import dataclass
@@ -26,9 +27,18 @@ DEV_MANAGER_USER = "manager"
 DEV_MANAGER_PASSWORD = "manager-dev-password"
 SESSION_TTL_S = 12 * 3600  # the longest a session (or bearer token) lives, however busy
 SESSION_IDLE_S = 30 * 60  # how long one lives unused
-# Verifying against a real hash when the user is unknown keeps the answer's timing
-# from telling which usernames exist.
-_DUMMY_HASH = hash_password(secrets.token_hex(8))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Verifying against a real hash when the user is unknown keeps the answer's timing
+    # from telling which usernames exist. Made once, at start-up (``prepare``), not at import.
+    return hash_password(secrets.token_hex(8))
+
+
+def prepare() -> None:
+    """What logins need ready before the first one: the hash an unknown user is checked against."""
+    _dummy_hash()
 
 
 @dataclass(frozen=True)
@@ -90,7 +100,7 @@ def login(
             select(tables.clerks.c.password_hash, tables.clerks.c.role).where(tables.clerks.c.username == username)
         ).first()
     stored = account.password_hash if account else None
-    if not verify_password(password, stored or _DUMMY_HASH) or account is None:
+    if not verify_password(password, stored or _dummy_hash()) or account is None:
         return None
     token = new_token()
     session = Session(username=username, csrf_token=secrets.token_urlsafe(24), role=account.role)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 
-from workers.eventing import Settings
 
-
-def secret_key(settings: Settings) -> str:
-    configured = settings.text("SHOP_SECRET_KEY")
+def secret_key(configured: str, data_dir: Path) -> str:
+    """``configured`` if set, else the data dir's own key (made on first use, readable by its owner alone)."""
     if configured:
         return configured
-    path = settings.data_dir / "secret_key"
+    path = data_dir / "secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

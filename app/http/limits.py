@@ -12,6 +12,7 @@ import math
 import secrets
 import time
 from collections import deque
+from dataclasses import dataclass
 
 import anyio
 import redis.asyncio as aioredis
@@ -21,7 +22,6 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.http.errors import ApiError
-from workers.eventing import Settings
 
 log = logging.getLogger(__name__)
 
@@ -210,22 +210,29 @@ class Window:
         return None
 
 
+@dataclass(frozen=True)
+class Budgets:
+    """Per minute: login attempts and checkouts per client address, and checkouts overall."""
+
+    login: int = LOGIN_ATTEMPTS
+    checkout: int = CHECKOUTS_PER_CLIENT
+    checkouts: int = CHECKOUTS_OVERALL
+
+
 class Limits:
     """The gateway's budgets: login attempts and checkouts per client address, and checkouts overall."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, redis_url: str, budgets: Budgets) -> None:
         # A client of its own: short timeouts and no retries, so a limit never holds a request up for long.
         self.redis = aioredis.Redis.from_url(
-            settings.redis_url,
+            redis_url,
             socket_timeout=REDIS_TIMEOUT_S,
             socket_connect_timeout=REDIS_TIMEOUT_S,
             retry=Retry(NoBackoff(), 0),
         )
-        self.login = Window(self.redis, "login", settings.integer("LOGIN_ATTEMPTS_PER_MINUTE", LOGIN_ATTEMPTS))
-        self.checkout = Window(self.redis, "checkout", settings.integer("CHECKOUT_RATE_LIMIT", CHECKOUTS_PER_CLIENT))
-        self.checkouts = Window(
-            self.redis, "checkouts", settings.integer("CHECKOUT_RATE_LIMIT_TOTAL", CHECKOUTS_OVERALL)
-        )
+        self.login = Window(self.redis, "login", budgets.login)
+        self.checkout = Window(self.redis, "checkout", budgets.checkout)
+        self.checkouts = Window(self.redis, "checkouts", budgets.checkouts)
 
     async def check_login(self, conn: HTTPConnection) -> None:
         """Count a login attempt; 429 when this address has had too many this minute."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.convertors import IntegerConvertor, register_url_convertor
+from starlette.convertors import CONVERTOR_TYPES, IntegerConvertor, register_url_convertor
 
 
 class IdConvertor(IntegerConvertor):
@@ -11,6 +11,10 @@ class IdConvertor(IntegerConvertor):
     regex = "[0-9]{1,18}"
 
 
-register_url_convertor("id", IdConvertor())
-
 PRODUCT_ID = "{product_id:id}"
+
+
+def register_convertors() -> None:
+    """Make ``{name:id}`` known to Starlette (its registry is global); called by ``create_app``, once or more."""
+    if not isinstance(CONVERTOR_TYPES.get("id"), IdConvertor):
+        register_url_convertor("id", IdConvertor())

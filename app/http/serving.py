@@ -17,7 +17,6 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.http.access_log import log_config
-from workers.eventing import Settings
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +75,10 @@ def with_header_deadline(timeout_s: float) -> type[HeaderDeadline]:
     return type("HeaderDeadline", (HeaderDeadline,), {"header_timeout_s": timeout_s})
 
 
-def guard_options(settings: Settings) -> dict[str, Any]:
+def guard_options(header_timeout_s: float = HEADER_TIMEOUT_S, max_connections: int = MAX_CONNECTIONS) -> dict[str, Any]:
     """The options of ``uvicorn.run`` that bound slow and numerous clients and keep tokens out of the log."""
-    max_connections = settings.integer("WEB_MAX_CONNECTIONS", MAX_CONNECTIONS)
     return {
-        "http": with_header_deadline(settings.number("REQUEST_HEADER_TIMEOUT_S", HEADER_TIMEOUT_S)),
+        "http": with_header_deadline(header_timeout_s),
         "limit_concurrency": max_connections or None,
         "timeout_keep_alive": 5,
         "log_config": log_config(),

@@ -20,8 +20,6 @@ from workers.eventing.dead_letters import (
     find_dead_letter,
     retry_dead_letter,
 )
-from workers.eventing.retention import RetentionPolicy
-from workers.eventing.settings import Settings
 
 Action = Literal["retry", "discard"]
 
@@ -74,8 +72,3 @@ def _audit(db: Database, action: Action, letter: DeadLetter, new_entry_id: str |
                 at=time.time(),
             )
         )
-
-
-def redrive_window(settings: Settings) -> float:
-    """How old a dead letter may be and still be retried (``DLQ_REDRIVE_S``)."""
-    return RetentionPolicy.from_settings(settings).dlq_redrive_s

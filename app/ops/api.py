@@ -9,7 +9,7 @@ from typing import TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from app.auth.access import managers_only
 from app.gateway import gateway
@@ -45,7 +45,7 @@ async def dead_letters(request: Request) -> Response:
 async def _act(request: Request, action: Action) -> Response:
     gw = gateway(request)
     answer = await _with_redis(
-        partial(actions.act, redrive_s=actions.redrive_window(gw.settings)),
+        partial(actions.act, redrive_s=gw.settings.dlq_redrive_s),
         ops_redis(request),
         gw.db,
         request.path_params["dlq_id"],
@@ -65,9 +65,11 @@ async def discard(request: Request) -> Response:
     return await _act(request, "discard")
 
 
-ROUTES = [
-    Route("/ops/status", status, methods=["GET"]),
-    Route("/ops/dead-letters", dead_letters, methods=["GET"]),
-    Route("/ops/dead-letters/{dlq_id}/retry", retry, methods=["POST"]),
-    Route("/ops/dead-letters/{dlq_id}/discard", discard, methods=["POST"]),
-]
+def routes() -> list[BaseRoute]:
+    """This module's routes, built when the app is (after ``app.http.paths.register_convertors``)."""
+    return [
+        Route("/ops/status", status, methods=["GET"]),
+        Route("/ops/dead-letters", dead_letters, methods=["GET"]),
+        Route("/ops/dead-letters/{dlq_id}/retry", retry, methods=["POST"]),
+        Route("/ops/dead-letters/{dlq_id}/discard", discard, methods=["POST"]),
+    ]

@@ -17,20 +17,12 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from app.auth.access import public
 from app.gateway import Gateway, gateway
 from app.live.hub import Hub
 from app.projector.bootstrap import SERVICE, STREAMS
-from workers.eventing import Settings
-
-DEFAULT_MAX_PROJECTOR_LAG = 10_000
-
-
-def projector_lag_bound(settings: Settings) -> int:
-    """Entries the projector may be behind (not yet read, or read and not acked) before 503."""
-    return settings.integer("HEALTH_MAX_PROJECTOR_LAG", DEFAULT_MAX_PROJECTOR_LAG)
 
 
 async def projector_lag(gw: Gateway) -> int:
@@ -63,7 +55,7 @@ async def projector_check(gw: Gateway) -> tuple[str, int | None]:
         lag = await asyncio.wait_for(projector_lag(gw), timeout=1.0)
     except Exception as exc:  # noqa: BLE001 - Redis went away between the two checks
         return f"unknown: {type(exc).__name__}", None
-    bound = projector_lag_bound(gw.settings)
+    bound = gw.settings.max_projector_lag
     return ("ok" if lag <= bound else f"lagging: {lag} entries behind (at most {bound})"), lag
 
 
@@ -100,4 +92,6 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-ROUTES = [Route("/healthz", healthz, methods=["GET"])]
+def routes() -> list[BaseRoute]:
+    """This module's routes, built when the app is (after ``app.http.paths.register_convertors``)."""
+    return [Route("/healthz", healthz, methods=["GET"])]

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.access import public
@@ -43,8 +43,12 @@ _socket_children: dict[str, Any] = {}
 
 
 def _template(scope: Scope) -> str:
-    route = scope.get("route")
-    return str(getattr(route, "path", None) or "unmatched")
+    path = getattr(scope.get("route"), "path", None)
+    if not path:
+        return "unmatched"
+    # A route under a mount (the JSON API's /api) has its path below the mount's: put the prefix back.
+    mounted = str(scope.get("root_path", ""))[len(str(scope.get("app_root_path", ""))) :]
+    return mounted + str(path)
 
 
 class HttpMetrics:
@@ -177,4 +181,6 @@ async def metrics(request: Request) -> Response:
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
-ROUTES = [Route("/metrics", metrics, methods=["GET"])]
+def routes() -> list[BaseRoute]:
+    """This module's routes, built when the app is (after ``app.http.paths.register_convertors``)."""
+    return [Route("/metrics", metrics, methods=["GET"])]

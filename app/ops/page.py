@@ -18,7 +18,7 @@ import redis
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app.auth import csrf
@@ -65,7 +65,7 @@ async def _act(request: Request, action: Action) -> Response:
     gw = gateway(request)
     client, db = ops_redis(request), gw.db
     done = await run_in_threadpool(
-        partial(actions.act, redrive_s=actions.redrive_window(gw.settings)),
+        partial(actions.act, redrive_s=gw.settings.dlq_redrive_s),
         client,
         db,
         request.path_params["dlq_id"],
@@ -99,7 +99,7 @@ async def ops_socket(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     gw = gateway(websocket)
-    client, interval = ops_redis(websocket), max(0.1, gw.settings.number("OPS_REFRESH_S", 1.0))
+    client, interval = ops_redis(websocket), gw.settings.ops_refresh_s
     # The forms in a pushed console post this browser's own CSRF token, as the page's do.
     token = csrf.connection_token(websocket)
     # The live feeds' listener: ignores what the client sends, closes on oversized messages or a flood.
@@ -125,9 +125,11 @@ async def ops_socket(websocket: WebSocket) -> None:
             await closed
 
 
-ROUTES = [
-    Route("/ops", ops_page, methods=["GET"]),
-    Route("/ops/dead-letters/{dlq_id}/retry", retry, methods=["POST"]),
-    Route("/ops/dead-letters/{dlq_id}/discard", discard, methods=["POST"]),
-    WebSocketRoute("/live/ops", ops_socket),
-]
+def routes() -> list[BaseRoute]:
+    """This module's routes, built when the app is (after ``app.http.paths.register_convertors``)."""
+    return [
+        Route("/ops", ops_page, methods=["GET"]),
+        Route("/ops/dead-letters/{dlq_id}/retry", retry, methods=["POST"]),
+        Route("/ops/dead-letters/{dlq_id}/discard", discard, methods=["POST"]),
+        WebSocketRoute("/live/ops", ops_socket),
+    ]

@@ -17,7 +17,6 @@ from app.http.errors import InvalidInput
 from app.read_model.queries import Product
 from workers.contracts.common import Customer, Line
 from workers.contracts.payments import PAYMENT_TOKENS
-from workers.eventing import Settings
 
 PAYMENT_METHODS = tuple(t.token for t in PAYMENT_TOKENS)
 MAX_QUANTITY = 99  # per line, whatever the shop allows per order
@@ -45,11 +44,6 @@ class Checkout:
             "items": sorted((line.product_id, line.quantity) for line in self.lines),
             "payment_method": self.payment_method,
         }
-
-
-def max_units(settings: Settings) -> int:
-    """The shop's cap on units of one product per order (``MAX_UNITS_PER_PRODUCT``)."""
-    return min(MAX_QUANTITY, settings.integer("MAX_UNITS_PER_PRODUCT", DEFAULT_MAX_UNITS)) or MAX_QUANTITY
 
 
 def parse_checkout(body: Any, catalog: Mapping[int, Product], units_cap: int = MAX_QUANTITY) -> Checkout:

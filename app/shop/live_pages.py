@@ -12,7 +12,7 @@ from html import escape
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import WebSocketRoute
+from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from app.auth.access import clerks_only_socket, public
@@ -272,8 +272,10 @@ async def console_socket(websocket: WebSocket) -> None:
     await serve(websocket, gw.hub, gw.redis, feed)
 
 
-ROUTES = [
-    WebSocketRoute("/live/shop", shop_socket),
-    WebSocketRoute("/live/console", console_socket),
-    WebSocketRoute("/live/orders/{order_id}", order_page_socket),
-]
+def routes() -> list[BaseRoute]:
+    """This module's routes, built when the app is (after ``app.http.paths.register_convertors``)."""
+    return [
+        WebSocketRoute("/live/shop", shop_socket),
+        WebSocketRoute("/live/console", console_socket),
+        WebSocketRoute("/live/orders/{order_id}", order_page_socket),
+    ]

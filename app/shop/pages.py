@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from app.auth import accounts, csrf
 from app.auth.access import clerks_only, managers_only, public
@@ -28,7 +28,7 @@ from app.http.limits import limits
 from app.read_model import queries
 from app.shop import cart
 from app.shop.catalog_requests import euros_to_cents, parse_changes, parse_new_product, request_change, request_product
-from app.shop.checkout_validation import PAYMENT_METHODS, max_units
+from app.shop.checkout_validation import PAYMENT_METHODS
 from app.shop.order_placement import order_for_owner_at, place_order, request_cancel
 from app.shop.order_search import find_orders, parse_search
 from app.shop.templates import TEMPLATES, render, timeline
@@ -181,7 +181,7 @@ async def checkout(request: Request) -> Response:
     try:
         key, scope = fields["idempotency_key"] or None, client_id.scope(request)
         gw = gateway(request)
-        placed = await run_in_threadpool(place_order, gw.outbox, body, key, scope, max_units(gw.settings))
+        placed = await run_in_threadpool(place_order, gw.outbox, body, key, scope, gw.settings.max_units_per_product)
     except InvalidInput as exc:
         return await _cart_page(request, fields, exc.fields, status=422)
     response = RedirectResponse(placed["tracking_url"], status_code=303)
@@ -414,22 +414,24 @@ async def restock(request: Request) -> Response:
     return RedirectResponse("/warehouse?flash=Restock+requested", status_code=303)
 
 
-ROUTES = [
-    Route("/", shop, methods=["GET"]),
-    Route("/cart", show_cart, methods=["GET"]),
-    Route("/cart/add", add_to_cart, methods=["POST"]),
-    Route("/cart/remove", remove_from_cart, methods=["POST"]),
-    Route("/checkout", checkout, methods=["POST"]),
-    Route("/orders/{order_id}", order_page, methods=["GET"]),
-    Route("/orders/{order_id}/cancel", cancel_order, methods=["POST"]),
-    Route("/login", login_form, methods=["GET"]),
-    Route("/login", login, methods=["POST"]),
-    Route("/logout", logout, methods=["POST"]),
-    Route("/warehouse", warehouse, methods=["GET"]),
-    Route("/manage/products", manage_products, methods=["GET"]),
-    Route("/manage/products", create_product, methods=["POST"]),
-    Route(f"/manage/products/{paths.PRODUCT_ID}", change_product, methods=["POST"]),
-    Route("/warehouse/orders", find_orders_page, methods=["GET"]),
-    Route("/warehouse/orders/{order_id}/dispatch", dispatch, methods=["POST"]),
-    Route(f"/warehouse/products/{paths.PRODUCT_ID}/restock", restock, methods=["POST"]),
-]
+def routes() -> list[BaseRoute]:
+    """This module's routes, built when the app is (after ``app.http.paths.register_convertors``)."""
+    return [
+        Route("/", shop, methods=["GET"]),
+        Route("/cart", show_cart, methods=["GET"]),
+        Route("/cart/add", add_to_cart, methods=["POST"]),
+        Route("/cart/remove", remove_from_cart, methods=["POST"]),
+        Route("/checkout", checkout, methods=["POST"]),
+        Route("/orders/{order_id}", order_page, methods=["GET"]),
+        Route("/orders/{order_id}/cancel", cancel_order, methods=["POST"]),
+        Route("/login", login_form, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/warehouse", warehouse, methods=["GET"]),
+        Route("/manage/products", manage_products, methods=["GET"]),
+        Route("/manage/products", create_product, methods=["POST"]),
+        Route(f"/manage/products/{paths.PRODUCT_ID}", change_product, methods=["POST"]),
+        Route("/warehouse/orders", find_orders_page, methods=["GET"]),
+        Route("/warehouse/orders/{order_id}/dispatch", dispatch, methods=["POST"]),
+        Route(f"/warehouse/products/{paths.PRODUCT_ID}/restock", restock, methods=["POST"]),
+    ]

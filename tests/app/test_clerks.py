@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from app.auth import accounts
-from app.main import ConfigurationError, clerk_credentials, manager_credentials
+from app.settings import ConfigurationError, clerk_credentials, manager_credentials
 from tests.app.storefront import CLERK_PASSWORD, CLERK_USER, Storefront
 from workers.eventing import Settings
 
