@@ -65,6 +65,13 @@ def _header(name: str, description: str, **schema: Any) -> dict[str, Any]:
 
 _STATUSES = {"type": "string", "enum": ["", *ORDER_STATUSES]}
 
+# Who holds an order's token may see and cancel it: in a header, or the query when a header cannot be sent.
+_ORDER_TOKEN = (
+    _header("X-Order-Token", "the order's token (from the checkout's answer)"),
+    _query("token", "the order's token, when a header cannot be sent", type="string"),
+)
+
+
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/api/openapi.json"): Operation("This document", None),
     ("GET", "/api/products"): Operation("Products with their live stock", schemas.ProductList),
@@ -98,19 +105,13 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         schemas.CancelAccepted,
         202,
         errors=(404, 409),
-        parameters=(
-            _header("X-Order-Token", "the order's token (from the checkout's answer)"),
-            _query("token", "the order's token, when a header cannot be sent", type="string"),
-        ),
+        parameters=_ORDER_TOKEN,
     ),
     ("GET", "/api/orders/{order_id}"): Operation(
         "An order, for whoever holds its token",
         schemas.Order,
         errors=(404,),
-        parameters=(
-            _header("X-Order-Token", "the order's token (from the checkout's answer)"),
-            _query("token", "the order's token, when a header cannot be sent", type="string"),
-        ),
+        parameters=_ORDER_TOKEN,
     ),
     ("POST", "/api/login"): Operation(
         "Log in as staff (clerk or manager) for a bearer token",

@@ -7,6 +7,7 @@ a trimmed stream gets ``{"type": "resync", "stream_id"}`` instead of the replay.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute, WebSocketRoute
@@ -17,7 +18,7 @@ from app.gateway import Gateway, gateway
 from app.live.feed import Feed, serve, shared
 from app.live.hub import Change
 from app.live.resync import Reload, Reloader
-from app.live.sockets import POLICY_VIOLATION, cursor, for_order, is_catalog, is_stock, refuse_foreign
+from app.live.sockets import POLICY_VIOLATION, cursor, follow, for_order, is_catalog, is_stock, refuse_foreign
 from app.read_model import queries
 from app.shop.order_placement import order_for_owner_at
 from workers.contracts.orders import EVENT_FOR_STATUS
@@ -89,36 +90,27 @@ def _json_resync(gw: Gateway, stream: str) -> Reloader:
     return reload
 
 
+def _stream_feed(
+    websocket: WebSocket,
+    stream: str,
+    render: Callable[[Sequence[Change]], Sequence[str]],
+    accepts: Callable[[Change], bool],
+) -> Callable[[Gateway], Feed]:
+    """One stream's changes as JSON, after the socket's ``after`` cursor, with the contract's resync."""
+    after = cursor(websocket, "after")
+    return lambda gw: Feed({stream: after}, render, accepts, reload=_json_resync(gw, stream))
+
+
 @public
 async def stock_socket(websocket: WebSocket) -> None:
     """``/ws/stock?after=<stream_id>``: every stock change as JSON, replayed after ``after``."""
-    if await refuse_foreign(websocket):
-        return
-    await websocket.accept()
-    gw = gateway(websocket)
-    feed = Feed(
-        cursors={"stock": cursor(websocket, "after")},
-        render=stock_messages,
-        accepts=is_stock,
-        reload=_json_resync(gw, "stock"),
-    )
-    await serve(websocket, gw.hub, gw.redis, feed)
+    await follow(websocket, _stream_feed(websocket, "stock", stock_messages, is_stock))
 
 
 @public
 async def catalog_socket(websocket: WebSocket) -> None:
     """``/ws/catalog?after=<stream_id>``: products created and changed, as JSON, replayed after ``after``."""
-    if await refuse_foreign(websocket):
-        return
-    await websocket.accept()
-    gw = gateway(websocket)
-    feed = Feed(
-        cursors={"catalog": cursor(websocket, "after")},
-        render=catalog_messages,
-        accepts=is_catalog,
-        reload=_json_resync(gw, "catalog"),
-    )
-    await serve(websocket, gw.hub, gw.redis, feed)
+    await follow(websocket, _stream_feed(websocket, "catalog", catalog_messages, is_catalog))
 
 
 @public

@@ -6,11 +6,14 @@ the pages' HTML ones in ``app.shop.live_pages``, the ops console's in ``app.ops.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.websockets import WebSocket
 
+from app.gateway import Gateway, gateway
 from app.http.site import site
+from app.live.feed import Feed, serve
 from app.live.hub import Change
 from app.read_model.stream_ids import is_stream_id
 
@@ -43,3 +46,12 @@ def is_catalog(change: Change) -> bool:
 def for_order(order_id: str) -> Any:
     """Whether a change is about this order."""
     return lambda change: change.type.startswith("order.") and change.data.get("order_id") == order_id
+
+
+async def follow(websocket: WebSocket, feed_for: Callable[[Gateway], Feed]) -> None:
+    """Serve a socket that follows a feed: refuse another site's page, accept, replay, then go live."""
+    if await refuse_foreign(websocket):
+        return
+    await websocket.accept()
+    gw = gateway(websocket)
+    await serve(websocket, gw.hub, gw.redis, feed_for(gw))

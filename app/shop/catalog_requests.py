@@ -20,8 +20,9 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from app.http.errors import ApiError, InvalidInput
+from app.http.errors import InvalidInput
 from app.read_model import queries, tables
+from app.shop.product_requests import request_for_product
 from workers.contracts.storefront import ProductCreateRequested, ProductUpdateRequested
 from workers.eventing import Outbox
 from workers.eventing.ids import uuid7
@@ -143,23 +144,14 @@ def _request_product(outbox: Outbox, product: NewProduct, manager: str) -> int:
 
 def request_change(outbox: Outbox, product_id: int, changes: dict[str, Any], manager: str) -> str:
     """Record a change of a product the read model knows (archived ones included); returns the request id."""
-    request_id = uuid7()
-    with outbox.unit_of_work() as uow:
-        if queries.product_row(uow.conn, product_id) is None:
-            raise ApiError(404, "No such product.")
-        uow.publish(
-            ProductUpdateRequested(
-                request_id=request_id,
-                product_id=product_id,
-                manager=manager,
-                requested_at=datetime.now(UTC),
-                **changes,
-            ),
-            aggregate_id=str(product_id),
-            aggregate_version=0,
-            correlation_id=request_id,
-        )
-    return request_id
+    return request_for_product(
+        outbox,
+        product_id,
+        queries.product_row,
+        lambda request_id: ProductUpdateRequested(
+            request_id=request_id, product_id=product_id, manager=manager, requested_at=datetime.now(UTC), **changes
+        ),
+    )
 
 
 def _sku_taken(conn: Connection, sku: str) -> bool:

@@ -20,7 +20,7 @@ from app.gateway import Gateway, gateway
 from app.live.feed import Feed, serve, shared
 from app.live.hub import Change
 from app.live.resync import Reload, Reloader
-from app.live.sockets import POLICY_VIOLATION, cursor, for_order, is_catalog, is_stock, refuse_foreign
+from app.live.sockets import POLICY_VIOLATION, cursor, follow, for_order, is_catalog, is_stock, refuse_foreign
 from app.read_model import queries
 from app.shop.order_placement import order_for_owner, order_for_owner_at
 from app.shop.templates import fragment, money, timeline
@@ -114,17 +114,15 @@ def _shop_key(change: Change) -> Any:
 @public
 async def shop_socket(websocket: WebSocket) -> None:
     """The storefront's live figures and catalog (``stock=``/``after=`` and ``catalog=`` cursors)."""
-    if await refuse_foreign(websocket):
-        return
-    await websocket.accept()
-    gw = gateway(websocket)
     # The catalog first: a replayed new product's card must exist before its stock changes land on it.
     cursors = {
         "catalog": cursor(websocket, "catalog"),
         "stock": cursor(websocket, "stock") or cursor(websocket, "after"),
     }
-    feed = Feed(cursors, shop_html, lambda c: is_stock(c) or is_catalog(c), _shop_key, _shop_resync(gw))
-    await serve(websocket, gw.hub, gw.redis, feed)
+    await follow(
+        websocket,
+        lambda gw: Feed(cursors, shop_html, lambda c: is_stock(c) or is_catalog(c), _shop_key, _shop_resync(gw)),
+    )
 
 
 async def _owned_order(websocket: WebSocket) -> dict[str, Any] | None:
@@ -259,17 +257,17 @@ def _console_resync(gw: Gateway) -> Reloader:
 
 @clerks_only_socket
 async def console_socket(websocket: WebSocket) -> None:
-    if await refuse_foreign(websocket):
-        return
-    gw = gateway(websocket)
-    await websocket.accept()
-    feed = Feed(
-        cursors={"stock": cursor(websocket, "stock"), "orders": cursor(websocket, "orders")},
-        render=console_html,
-        accepts=lambda c: c.type == "stock.changed" or c.type.startswith("order."),
-        reload=_console_resync(gw),
+    """The warehouse console's live stock figures and order lists (``stock=`` and ``orders=`` cursors)."""
+    cursors = {"stock": cursor(websocket, "stock"), "orders": cursor(websocket, "orders")}
+    await follow(
+        websocket,
+        lambda gw: Feed(
+            cursors,
+            console_html,
+            lambda c: c.type == "stock.changed" or c.type.startswith("order."),
+            reload=_console_resync(gw),
+        ),
     )
-    await serve(websocket, gw.hub, gw.redis, feed)
 
 
 def routes() -> list[BaseRoute]:

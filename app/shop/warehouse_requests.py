@@ -8,9 +8,9 @@ from sqlalchemy import update
 
 from app.http.errors import ApiError
 from app.read_model import queries, tables
+from app.shop.product_requests import request_for_product
 from workers.contracts.storefront import DispatchRequested, RestockRequested
 from workers.eventing import Outbox, tracing
-from workers.eventing.ids import uuid7
 
 MAX_RESTOCK = 10_000
 
@@ -43,20 +43,11 @@ def request_restock(outbox: Outbox, product_id: int, quantity: object, clerk: st
     """Ask the warehouse to add units of a product; returns the request id."""
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_RESTOCK:
         raise ApiError(422, "Invalid restock.", {"quantity": f"must be a whole number from 1 to {MAX_RESTOCK}"})
-    request_id = uuid7()
-    with outbox.unit_of_work() as uow:
-        if queries.product(uow.conn, product_id) is None:
-            raise ApiError(404, "No such product.")
-        uow.publish(
-            RestockRequested(
-                request_id=request_id,
-                product_id=product_id,
-                quantity=quantity,
-                clerk=clerk,
-                requested_at=datetime.now(UTC),
-            ),
-            aggregate_id=str(product_id),
-            aggregate_version=0,
-            correlation_id=request_id,
-        )
-    return request_id
+    return request_for_product(
+        outbox,
+        product_id,
+        queries.product,
+        lambda request_id: RestockRequested(
+            request_id=request_id, product_id=product_id, quantity=quantity, clerk=clerk, requested_at=datetime.now(UTC)
+        ),
+    )
