@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -12,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from app.auth import accounts
 from app.auth.access import clerks_only, managers_only, public
 from app.auth.callers import bearer_token, session_policy
-from app.gateway import gateway
+from app.gateway import gateway, in_snapshot
 from app.http import client_id, paths
 from app.http.bodies import read_json
 from app.http.errors import ApiError, InvalidInput
@@ -26,33 +27,28 @@ from app.shop.warehouse_requests import request_dispatch, request_restock
 
 @public
 async def list_products(request: Request) -> Response:
-    db = gateway(request).db
+    def load(conn: Connection) -> dict[str, object]:
+        return {
+            "products": queries.products(conn),
+            "stream_id": queries.position(conn, "stock"),
+            "catalog_stream_id": queries.position(conn, "catalog"),
+        }
 
-    def load() -> dict[str, object]:
-        with db.snapshot() as conn:
-            return {
-                "products": queries.products(conn),
-                "stream_id": queries.position(conn, "stock"),
-                "catalog_stream_id": queries.position(conn, "catalog"),
-            }
-
-    return JSONResponse(await run_in_threadpool(load))
+    return JSONResponse(await in_snapshot(request, load))
 
 
 @managers_only
 async def catalog_products(request: Request) -> Response:
     """The manager's view: every product (archived ones too) and the new-product requests not created."""
-    db = gateway(request).db
 
-    def load() -> dict[str, object]:
-        with db.snapshot() as conn:
-            return {
-                "products": queries.products(conn, archived=True),
-                "requests": queries.catalog_requests(conn),
-                "catalog_stream_id": queries.position(conn, "catalog"),
-            }
+    def load(conn: Connection) -> dict[str, object]:
+        return {
+            "products": queries.products(conn, archived=True),
+            "requests": queries.catalog_requests(conn),
+            "catalog_stream_id": queries.position(conn, "catalog"),
+        }
 
-    return JSONResponse(await run_in_threadpool(load))
+    return JSONResponse(await in_snapshot(request, load))
 
 
 @managers_only
@@ -124,13 +120,11 @@ async def logout(request: Request) -> Response:
 async def warehouse_orders(request: Request) -> Response:
     """Staff's search: ``status`` (default confirmed; empty: any), ``q``, ``from``/``to``, ``cursor``."""
     search = parse_search(request.query_params)
-    db = gateway(request).db
 
-    def load() -> dict[str, Any]:
-        with db.snapshot() as conn:
-            return find_orders(conn, search)
+    def load(conn: Connection) -> dict[str, Any]:
+        return find_orders(conn, search)
 
-    return JSONResponse(await run_in_threadpool(load))
+    return JSONResponse(await in_snapshot(request, load))
 
 
 @public

@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -20,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from app.auth import accounts, csrf
 from app.auth.access import clerks_only, managers_only, public
 from app.auth.callers import SESSION_COOKIE, session_policy
-from app.gateway import gateway
+from app.gateway import gateway, in_snapshot
 from app.http import client_id, paths
 from app.http.cookies import delete_cookie, set_cookie
 from app.http.errors import ApiError, InvalidInput
@@ -71,18 +72,15 @@ def is_htmx(request: Request) -> bool:
 @public
 @page
 async def shop(request: Request) -> Response:
-    db = gateway(request).db
+    def load(conn: Connection) -> dict[str, Any]:
+        return {
+            # Archived ones too, hidden: a product brought back shows again without a reload.
+            "products": queries.products(conn, archived=True),
+            "stream_id": queries.position(conn, "stock"),
+            "catalog_stream_id": queries.position(conn, "catalog"),
+        }
 
-    def load() -> dict[str, Any]:
-        with db.snapshot() as conn:
-            return {
-                # Archived ones too, hidden: a product brought back shows again without a reload.
-                "products": queries.products(conn, archived=True),
-                "stream_id": queries.position(conn, "stock"),
-                "catalog_stream_id": queries.position(conn, "catalog"),
-            }
-
-    context = await run_in_threadpool(load)
+    context = await in_snapshot(request, load)
     return render(request, "shop.html", {**context, "flash": request.query_params.get("flash")})
 
 
@@ -126,13 +124,10 @@ async def remove_from_cart(request: Request) -> Response:
 
 
 async def _cart_page(request: Request, form: dict[str, Any], errors: dict[str, str], status: int = 200) -> Response:
-    db = gateway(request).db
+    def load(conn: Connection) -> dict[int, Any]:
+        return queries.catalog(conn)
 
-    def load() -> dict[int, Any]:
-        with db.snapshot() as conn:
-            return queries.catalog(conn)
-
-    catalog = await run_in_threadpool(load)
+    catalog = await in_snapshot(request, load)
     seen = cart.seen_prices(request)
     lines = [
         {
@@ -274,24 +269,21 @@ async def logout(request: Request) -> Response:
 @page
 @clerks_only
 async def warehouse(request: Request) -> Response:
-    db = gateway(request).db
-
-    def load() -> dict[str, Any]:
-        with db.snapshot() as conn:
-            recent = [
-                *queries.orders_with_status(conn, "dispatched", 20),
-                *queries.orders_with_status(conn, "shipped", 20),
-            ]
-            return {
-                "ready": queries.orders_with_status(conn, "confirmed"),
-                "products": queries.products(conn),
-                "recent": recent,
-                "stock_id": queries.position(conn, "stock"),
-                "orders_id": queries.position(conn, "orders"),
-            }
+    def load(conn: Connection) -> dict[str, Any]:
+        recent = [
+            *queries.orders_with_status(conn, "dispatched", 20),
+            *queries.orders_with_status(conn, "shipped", 20),
+        ]
+        return {
+            "ready": queries.orders_with_status(conn, "confirmed"),
+            "products": queries.products(conn),
+            "recent": recent,
+            "stock_id": queries.position(conn, "stock"),
+            "orders_id": queries.position(conn, "orders"),
+        }
 
     return render(
-        request, "warehouse.html", {**await run_in_threadpool(load), "flash": request.query_params.get("flash")}
+        request, "warehouse.html", {**await in_snapshot(request, load), "flash": request.query_params.get("flash")}
     )
 
 
@@ -302,18 +294,16 @@ async def find_orders_page(request: Request) -> Response:
     params = dict(request.query_params)
     params.setdefault("status", "")  # the page looks through every status unless told
     form = {key: params.get(key, "") for key in ("q", "status", "from", "to")}
-    db = gateway(request).db
     try:
         search = parse_search(params)
     except InvalidInput as exc:
         context: dict[str, Any] = {"orders": [], "next_url": None, "errors": exc.fields}
         return render(request, "orders_search.html", {**context, "form": form, "statuses": ORDER_STATUSES}, 422)
 
-    def load() -> dict[str, Any]:
-        with db.snapshot() as conn:
-            return find_orders(conn, search)
+    def load(conn: Connection) -> dict[str, Any]:
+        return find_orders(conn, search)
 
-    found = await run_in_threadpool(load)
+    found = await in_snapshot(request, load)
     cursor = found["next_cursor"]
     next_url = f"/warehouse/orders?{urlencode({**form, 'cursor': cursor})}" if cursor else None
     page_context: dict[str, Any] = {"orders": found["orders"], "next_url": next_url, "errors": {}, "form": form}
@@ -321,16 +311,13 @@ async def find_orders_page(request: Request) -> Response:
 
 
 async def _catalog_page(request: Request, form: dict[str, str], errors: dict[str, str], status: int = 200) -> Response:
-    db = gateway(request).db
+    def load(conn: Connection) -> dict[str, Any]:
+        return {
+            "products": queries.products(conn, archived=True),
+            "requests": queries.catalog_requests(conn),
+        }
 
-    def load() -> dict[str, Any]:
-        with db.snapshot() as conn:
-            return {
-                "products": queries.products(conn, archived=True),
-                "requests": queries.catalog_requests(conn),
-            }
-
-    context = {**await run_in_threadpool(load), "form": form, "errors": errors}
+    context = {**await in_snapshot(request, load), "form": form, "errors": errors}
     return render(request, "manage_products.html", {**context, "flash": request.query_params.get("flash")}, status)
 
 
