@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,8 +14,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sqlalchemy import create_engine, inspect, make_url, text
 
-from tests.support.ports import free_port
-from tests.support.postgres import postgres_url_or_skip
+from tests.support.ports import _ephemeral_low, free_port
+from tests.support.postgres import DatabasePool, postgres_url_or_skip
 from tests.support.redis_server import FORBIDDEN_PORT, RedisServer
 
 
@@ -102,15 +106,10 @@ def test_unreachable_postgres_skips_locally_and_fails_in_ci(
         next(postgres_url_or_skip("unreachable"))
 
 
-_seen_database_urls: set[str] = set()
-
-
 @pytest.mark.parametrize("attempt", [1, 2])
-def test_each_database_url_is_a_distinct_empty_database(database_url: str, attempt: int) -> None:
-    # Each run creates a table; if two runs shared a database, the second
-    # would find it, so "empty" proves isolation, not just a new URL string.
-    assert database_url not in _seen_database_urls
-    _seen_database_urls.add(database_url)
+def test_each_database_url_is_an_empty_database(database_url: str, attempt: int) -> None:
+    # Each run creates a table; had an earlier run's database come back as it was
+    # left, this run would find the table.
     engine = create_engine(database_url)
     try:
         assert inspect(engine).get_table_names() == []
@@ -118,3 +117,87 @@ def test_each_database_url_is_a_distinct_empty_database(database_url: str, attem
             conn.execute(text("CREATE TABLE marker (attempt INTEGER)"))
     finally:
         engine.dispose()
+
+
+def _objects(url: str) -> dict[str, list[str]]:
+    """What a test could have left in a database, by kind (PostgreSQL's own catalog left out)."""
+    public = "JOIN pg_namespace n ON n.oid = {column} WHERE nspname = 'public'"
+    queries = {
+        "schemas": "SELECT nspname FROM pg_namespace"
+        " WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'",
+        "relations": "SELECT relname FROM pg_class " + public.format(column="relnamespace"),
+        "types": "SELECT typname FROM pg_type " + public.format(column="typnamespace"),
+        "functions": "SELECT proname FROM pg_proc " + public.format(column="pronamespace"),
+        "public": "SELECT nspowner::regrole::text || ' ' || coalesce(nspacl::text, '')"
+        " FROM pg_namespace WHERE nspname = 'public'",
+    }
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {kind: sorted(conn.execute(text(query)).scalars()) for kind, query in queries.items()}
+    finally:
+        engine.dispose()
+
+
+def test_a_pooled_database_comes_back_as_a_new_one_and_the_pool_drops_its_databases() -> None:
+    pool = DatabasePool("pooltest")
+    try:
+        with pool.database() as url:
+            new = _objects(url)
+            engine = create_engine(url)  # left open, with a lock held, as a careless test might
+            conn = engine.connect()
+            conn.execute(text("CREATE TABLE marker (id SERIAL PRIMARY KEY, mood TEXT)"))
+            conn.execute(text("CREATE TYPE mood AS ENUM ('ok')"))
+            conn.execute(text("CREATE VIEW markers AS SELECT id FROM marker"))
+            conn.execute(text("CREATE FUNCTION one() RETURNS int LANGUAGE sql AS 'SELECT 1'"))
+            conn.execute(text("CREATE SCHEMA extra"))
+            conn.execute(text("CREATE TABLE extra.marker (id INTEGER)"))
+            conn.commit()
+            conn.execute(text("LOCK TABLE marker IN ACCESS EXCLUSIVE MODE"))
+            assert _objects(url) != new
+        with pool.database() as again:
+            assert again == url
+            assert _objects(again) == new
+        conn.invalidate()
+        engine.dispose()
+        names = [make_url(url).database]
+        with pool.database() as one, pool.database() as two:
+            names += [make_url(one).database, make_url(two).database]
+    finally:
+        pool.close()
+
+    engine = create_engine(make_url(url).set(database="postgres"))
+    try:
+        with engine.connect() as conn:
+            left = conn.execute(text("SELECT datname FROM pg_database WHERE datname = ANY(:names)"), {"names": names})
+            assert left.scalars().all() == []
+    finally:
+        engine.dispose()
+
+
+PORTS_OF_A_PROCESS = (
+    "import json; from tests.support.ports import free_port; print(json.dumps([free_port() for _ in range(300)]))"
+)
+
+
+def test_processes_picking_ports_at_once_never_get_the_same_one() -> None:
+    root = Path(__file__).resolve().parents[1]
+    others = [
+        subprocess.Popen([sys.executable, "-c", PORTS_OF_A_PROCESS], cwd=root, stdout=subprocess.PIPE) for _ in range(2)
+    ]
+    mine = [free_port() for _ in range(300)]
+    theirs = [json.loads(process.communicate(timeout=60)[0]) for process in others]
+
+    # 300 each: more than a block, so each process's ports came round again, and never into another's.
+    assert not set(mine) & set(theirs[0]) and not set(mine) & set(theirs[1]) and not set(theirs[0]) & set(theirs[1])
+    every = mine + theirs[0] + theirs[1]
+    # Below the range that outgoing connections take their source ports from.
+    assert max(every) < _ephemeral_low()
+
+
+def test_a_port_something_listens_on_is_not_handed_out() -> None:
+    first = free_port()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", first + 1))
+        squatter.listen()
+        assert first + 1 not in [free_port() for _ in range(500)]
