@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.postgres import postgres_url_or_skip
+from tests.support.postgres import DatabasePool
 from tests.support.redis_server import RedisServer
 
 
@@ -37,10 +37,21 @@ def redis_url(redis_server: RedisServer) -> str:
     return redis_server.url
 
 
+@pytest.fixture(scope="session")
+def postgres_pool() -> Iterator[DatabasePool]:
+    """This test process's PostgreSQL databases, reused test after test (emptied in between)."""
+    pool = DatabasePool("test")
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test; skipped if none is reachable (failed in CI)."""
-    yield from postgres_url_or_skip("test")
+def postgres_url(postgres_pool: DatabasePool) -> Iterator[str]:
+    """An empty PostgreSQL database for this test; skipped if none is reachable (failed in CI)."""
+    with postgres_pool.database() as url:
+        yield url
 
 
 @pytest.fixture
