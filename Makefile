@@ -60,7 +60,7 @@ test: install
 	scripts/ensure-redis.sh
 	scripts/ensure-chromium.sh
 	scripts/ensure-scale.sh
-	$(PY) -m pytest
+	$(PY) -m pytest -n 4 --dist loadscope
 
 ## make test-fast: the suite without the whole-stack and browser tests.
 test-fast: install

@@ -81,3 +81,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.stack)
         if "browser" in parts or fixtures & {"browser", "visitors", "page"}:
             item.add_marker(pytest.mark.browser)
+    # Longest first, so that under pytest-xdist (``--dist loadscope`` hands out whole modules
+    # in this order) no minute-long run starts last and forms the tail. Whole modules move,
+    # so a module's fixtures are still set up once; the order is the same on every worker,
+    # as xdist requires (a stable sort on paths and marks only).
+    weights: dict[Path, int] = {}
+    for item in items:
+        weights[item.path] = min(weights.get(item.path, _weight(item)), _weight(item))
+    items.sort(key=lambda item: weights[item.path])
+
+
+# Single runs of a minute or more, whole stacks started for one test each.
+LONGEST_FIRST = (
+    "tests/system/test_scale_failover.py",
+    "tests/system/test_chaos.py",
+    "tests/browser/test_scale_reconnect.py",
+    "tests/system/test_retention.py",
+    "tests/system/test_redis_away.py",
+    "tests/system/test_projector_crash.py",
+    "tests/workers/eventing/test_replication.py",
+)
+
+
+def _weight(item: pytest.Item) -> int:
+    path = item.path.relative_to(item.config.rootpath).as_posix()
+    if path in LONGEST_FIRST:
+        return LONGEST_FIRST.index(path)
+    if item.get_closest_marker("stack") or item.get_closest_marker("browser"):
+        return len(LONGEST_FIRST)
+    return len(LONGEST_FIRST) + 1
