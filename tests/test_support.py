@@ -175,18 +175,30 @@ def test_a_pooled_database_comes_back_as_a_new_one_and_the_pool_drops_its_databa
         engine.dispose()
 
 
+# Prints its ports, then holds its block until its standard input closes.
 PORTS_OF_A_PROCESS = (
-    "import json; from tests.support.ports import free_port; print(json.dumps([free_port() for _ in range(300)]))"
+    "import json, sys; from tests.support.ports import free_port;"
+    " print(json.dumps([free_port() for _ in range(300)]), flush=True); sys.stdin.read()"
 )
 
 
 def test_processes_picking_ports_at_once_never_get_the_same_one() -> None:
     root = Path(__file__).resolve().parents[1]
     others = [
-        subprocess.Popen([sys.executable, "-c", PORTS_OF_A_PROCESS], cwd=root, stdout=subprocess.PIPE) for _ in range(2)
+        subprocess.Popen(
+            [sys.executable, "-c", PORTS_OF_A_PROCESS], cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        for _ in range(2)
     ]
-    mine = [free_port() for _ in range(300)]
-    theirs = [json.loads(process.communicate(timeout=60)[0]) for process in others]
+    try:
+        mine = [free_port() for _ in range(300)]
+        theirs = []
+        for process in others:
+            assert process.stdout is not None
+            theirs.append(json.loads(process.stdout.readline()))  # all three processes are alive here
+    finally:
+        for process in others:
+            process.communicate(timeout=60)
 
     # 300 each: more than a block, so each process's ports came round again, and never into another's.
     assert not set(mine) & set(theirs[0]) and not set(mine) & set(theirs[1]) and not set(theirs[0]) & set(theirs[1])
