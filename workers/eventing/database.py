@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -195,6 +196,25 @@ def _busy_as_busy(db: Database) -> Iterator[None]:
         raise
 
 
+def _use_wal(cursor: Any, timeout_s: float) -> None:
+    """Put the file in WAL mode (it stays so); taking turns with processes opening it at the same moment.
+
+    Switching the journal mode does not wait on the busy timeout: while another process
+    holds the file (one migrating a fresh database, say) it fails at once with "database
+    is locked". Once any process has switched it, the others find it in WAL and change nothing.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
@@ -213,7 +233,7 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
         # transaction handling would start a deferred transaction instead).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _use_wal(cursor, busy_timeout_ms / 1000)
         cursor.execute("PRAGMA synchronous=FULL")
         # After a checkpoint SQLite reuses the -wal file but never shrinks it; this cap
         # makes it truncate the file back (retention's periodic checkpoint does the rest).

@@ -164,6 +164,11 @@ def test_a_client_follows_a_failover_to_the_promoted_replica_without_a_restart(
     client.xadd(stream, {"n": "1"})
     old = replicated.primary_port()
 
+    def on_the_replica() -> bool:  # replication is asynchronous: the kill must not beat it
+        with replicated.replica.client() as replica:
+            return bool(replica.xlen(stream) == 1)
+
+    wait_until(on_the_replica, timeout=10, message="the first entry never reached the replica")
     replicated.primary.kill()
     new = replicated.wait_promoted(old)
 
