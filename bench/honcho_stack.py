@@ -27,7 +27,7 @@ from typing import IO
 import httpx
 
 from bench import procstat
-from tests.support.ports import free_port
+from tests.support.ports import free_run
 from tests.support.redis_server import FORBIDDEN_PORT
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,8 +48,10 @@ class HonchoStack:
         self.data_dir = data_dir
         # ``honcho start -f Procfile`` by default; the scaled layout (``scale.bench``) runs its own.
         self.command = list(command) if command is not None else None
-        self.port = free_port()
-        self.redis_port = free_port()
+        # Runs of ports: the scaled layout (scale.bench) puts its web processes on PORT + 1 and
+        # + 2, its replica and sentinels on REDIS_PORT + 1 to + 4.
+        self.port = free_run(3)
+        self.redis_port = free_run(5)
         if FORBIDDEN_PORT in (self.port, self.redis_port):
             raise RuntimeError(f"refusing to run a stack on port {FORBIDDEN_PORT}")
         self.env = {

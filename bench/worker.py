@@ -12,6 +12,7 @@ from __future__ import annotations
 import cProfile
 import json
 import logging
+import math
 import os
 import sys
 import threading
@@ -21,6 +22,7 @@ from typing import Any
 from bench.durable import METADATA, REGISTRY, AmountCounted, count_amount
 from workers.eventing import Consumer, ConsumerSettings, Database, Outbox, Received, Relay, UnitOfWork
 from workers.eventing.redis_client import connect
+from workers.eventing.retention import RetentionPolicy
 
 
 def main(argv: list[str]) -> None:
@@ -43,7 +45,9 @@ def main(argv: list[str]) -> None:
     settings = ConsumerSettings(consumer_name=f"bench-{group}")
     consumer = Consumer(outbox, client, group, {AmountCounted.TYPE: handler}, settings=settings)
     consumer.ensure_groups()
-    relay = Relay(outbox, client, owner=f"bench-{group}")
+    # No housekeeping turn: it would delete sent outbox rows that the run's check counts
+    # (a turn comes every 10 s, and a run of 50,000 events can take longer).
+    relay = Relay(outbox, client, owner=f"bench-{group}", retention=RetentionPolicy(interval_s=math.inf))
     print("ready", flush=True)
     sys.stdin.readline()
 

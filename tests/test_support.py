@@ -14,7 +14,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sqlalchemy import create_engine, inspect, make_url, text
 
-from tests.support.ports import _ephemeral_low, free_port
+from tests.support.ports import _ephemeral_low, free_port, free_run
 from tests.support.postgres import DatabasePool, postgres_url_or_skip
 from tests.support.redis_server import FORBIDDEN_PORT, RedisServer
 
@@ -213,3 +213,25 @@ def test_a_port_something_listens_on_is_not_handed_out() -> None:
         squatter.bind(("127.0.0.1", first + 1))
         squatter.listen()
         assert first + 1 not in [free_port() for _ in range(500)]
+
+
+def test_a_run_of_ports_is_consecutive_free_and_skips_one_in_use() -> None:
+    first = free_port()
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", first + 2))  # breaks the runs that would cover it
+        squatter.listen()
+        start = free_run(5)
+        assert not start <= first + 2 < start + 5
+    assert all(_free(port) for port in range(start, start + 5))
+    assert free_port() not in range(start, start + 5)  # handed out: never given again
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

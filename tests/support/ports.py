@@ -101,3 +101,19 @@ def free_port() -> int:
             if _is_free(port):
                 return port
         return _os_port()
+
+
+def free_run(length: int) -> int:
+    """The first of ``length`` consecutive free ports, all handed out to the caller.
+
+    For a layout that derives ports from one (``make scale``'s web processes on ``PORT + 1``
+    and ``+ 2``, its Redis nodes on ``REDIS_PORT + 1`` to ``+ 4``).
+    """
+    for _ in range(BLOCK_SIZE):
+        first = free_port()
+        taken = [first]
+        while len(taken) < length and (port := free_port()) == taken[-1] + 1:
+            taken.append(port)
+        if len(taken) == length:
+            return first
+    raise RuntimeError(f"no run of {length} free ports")
