@@ -101,7 +101,9 @@ class HonchoStack:
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"the stack was not healthy after {timeout:.0f}s:\n{self.log_tail()}")
+        tail = self.log_tail()
+        self.stop()  # nothing of a stack that never came up is left running
+        raise RuntimeError(f"the stack was not healthy after {timeout:.0f}s:\n{tail}")
 
     def processes(self) -> dict[int, str]:
         """Every process of the stack (pid -> Procfile name, or ``honcho``)."""
