@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from app.auth import accounts
 from app.auth.accounts import SessionPolicy
+from app.auth.passwords import PRODUCTION_N, Cost
 from app.auth.roles import Role
 from app.http.limits import (
     BODY_TIMEOUT_S,
@@ -53,6 +54,7 @@ class GatewaySettings:
     secret_key: str = ""  # SHOP_SECRET_KEY; empty: one generated once per data dir
     site: Site = field(default_factory=Site)  # ALLOWED_HOSTS, SHOP_PUBLIC_URL, SHOP_ENV
     sessions: SessionPolicy = field(default_factory=SessionPolicy)  # SESSION_IDLE_S, SESSION_LIFETIME_S
+    password_cost: Cost = field(default_factory=Cost)  # PASSWORD_SCRYPT_N
     # SHOP_CLERK_USER/_PASSWORD and SHOP_MANAGER_USER/_PASSWORD: the staff bootstrapped at start-up.
     staff: tuple[tuple[str, str, Role], ...] = ()
 
@@ -87,6 +89,7 @@ class GatewaySettings:
             secret_key=settings.text("SHOP_SECRET_KEY"),
             site=Site.from_settings(settings),
             sessions=SessionPolicy.from_settings(settings),
+            password_cost=password_cost(settings),
             staff=((*clerk, "clerk"), (*manager, "manager")),
         )
 
@@ -100,6 +103,17 @@ def _credentials(settings: Settings, role: str, dev_user: str, dev_password: str
             f"SHOP_ENV=production needs {prefix}_PASSWORD set to something other than the dev default"
         )
     return user, password
+
+
+def password_cost(settings: Settings) -> Cost:
+    n = settings.integer("PASSWORD_SCRYPT_N", PRODUCTION_N)
+    try:
+        cost = Cost(n=n)
+    except ValueError as error:
+        raise ConfigurationError(f"PASSWORD_SCRYPT_N: {error}") from None
+    if settings.text("SHOP_ENV", "development") == "production" and n < PRODUCTION_N:
+        raise ConfigurationError(f"SHOP_ENV=production needs PASSWORD_SCRYPT_N of at least {PRODUCTION_N}")
+    return cost
 
 
 def clerk_credentials(settings: Settings) -> tuple[str, str]:

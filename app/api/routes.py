@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.auth import accounts
 from app.auth.access import clerks_only, managers_only, public
-from app.auth.callers import bearer_token, session_policy
+from app.auth.callers import bearer_token, log_in
 from app.gateway import gateway, in_snapshot
 from app.http import client_id, paths
 from app.http.bodies import read_json
@@ -103,7 +103,7 @@ async def login(request: Request) -> Response:
     }
     if fields:
         raise InvalidInput(fields)
-    result = await run_in_threadpool(accounts.login, gateway(request).db, username, password, session_policy(request))
+    result = await log_in(request, username, password)
     if result is None:
         raise ApiError(401, "Wrong username or password.")
     token, _session = result

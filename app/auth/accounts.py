@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.auth.passwords import hash_password, verify_password
+from app.auth.passwords import DEFAULT_COST, Cost, hash_password, made_at, verify_password
 from app.auth.roles import Role
 from app.auth.tokens import new_token, token_hash
 from app.read_model import tables
@@ -30,15 +30,15 @@ SESSION_IDLE_S = 30 * 60  # how long one lives unused
 
 
 @functools.cache
-def _dummy_hash() -> str:
-    # Verifying against a real hash when the user is unknown keeps the answer's timing
-    # from telling which usernames exist. Made once, at start-up (``prepare``), not at import.
-    return hash_password(secrets.token_hex(8))
+def _dummy_hash(cost: Cost) -> str:
+    # Verifying against a real hash of the accounts' cost when the user is unknown keeps the
+    # answer's timing from telling which usernames exist. Made once, at start-up (``prepare``).
+    return hash_password(secrets.token_hex(8), cost)
 
 
-def prepare() -> None:
+def prepare(cost: Cost = DEFAULT_COST) -> None:
     """What logins need ready before the first one: the hash an unknown user is checked against."""
-    _dummy_hash()
+    _dummy_hash(cost)
 
 
 @dataclass(frozen=True)
@@ -65,42 +65,49 @@ class SessionPolicy:
         return min(now + self.idle_s, created_at + self.lifetime_s)
 
 
-def ensure_clerk(db: Database, username: str, password: str, role: Role = "clerk") -> None:
-    """Create the staff account, or set its password and role if they changed (web processes
-    starting together may race)."""
+def ensure_clerk(db: Database, username: str, password: str, role: Role = "clerk", cost: Cost = DEFAULT_COST) -> None:
+    """Create the staff account, or set its password, role and hash cost if they changed (web
+    processes starting together may race)."""
     try:
-        _ensure_clerk(db, username, password, role)
+        _ensure_clerk(db, username, password, role, cost)
     except IntegrityError:  # another process created it first (PostgreSQL): check its password
-        _ensure_clerk(db, username, password, role)
+        _ensure_clerk(db, username, password, role, cost)
 
 
-def _ensure_clerk(db: Database, username: str, password: str, role: Role) -> None:
+def _ensure_clerk(db: Database, username: str, password: str, role: Role, cost: Cost) -> None:
     with db.transaction() as conn:
         row = conn.execute(select(tables.clerks).where(tables.clerks.c.username == username)).first()
         if row is None:
             conn.execute(
                 insert(tables.clerks).values(
-                    username=username, password_hash=hash_password(password), created_at=time.time(), role=role
+                    username=username, password_hash=hash_password(password, cost), created_at=time.time(), role=role
                 )
             )
             return
         changes: dict[str, str] = {} if row.role == role else {"role": role}
-        if not verify_password(password, row.password_hash):
-            changes["password_hash"] = hash_password(password)
+        if not made_at(row.password_hash, cost) or not verify_password(password, row.password_hash):
+            changes["password_hash"] = hash_password(password, cost)
         if changes:
             conn.execute(update(tables.clerks).where(tables.clerks.c.username == username).values(**changes))
 
 
 def login(
-    db: Database, username: str, password: str, policy: SessionPolicy, now: float | None = None
+    db: Database,
+    username: str,
+    password: str,
+    policy: SessionPolicy,
+    now: float | None = None,
+    cost: Cost = DEFAULT_COST,
 ) -> tuple[str, Session] | None:
-    """A new session for valid credentials (a fresh id at every login), else None."""
+    """A new session for valid credentials (a fresh id at every login), else None.
+
+    ``cost`` is the accounts' hash cost, which an unknown user's check costs too."""
     with db.snapshot() as conn:
         account = conn.execute(
             select(tables.clerks.c.password_hash, tables.clerks.c.role).where(tables.clerks.c.username == username)
         ).first()
     stored = account.password_hash if account else None
-    if not verify_password(password, stored or _dummy_hash()) or account is None:
+    if not verify_password(password, stored or _dummy_hash(cost)) or account is None:
         return None
     token = new_token()
     session = Session(username=username, csrf_token=secrets.token_urlsafe(24), role=account.role)

@@ -22,6 +22,13 @@ async def current_clerk(conn: HTTPConnection) -> accounts.Session | None:
     return await run_in_threadpool(accounts.session_for, gateway(conn).db, bearer_token(conn), session_policy(conn))
 
 
+async def log_in(conn: HTTPConnection, username: str, password: str) -> tuple[str, accounts.Session] | None:
+    """A new session for these staff credentials, else None; in a thread, since checking costs a hash."""
+    cost = gateway(conn).settings.password_cost
+    policy = session_policy(conn)
+    return await run_in_threadpool(accounts.login, gateway(conn).db, username, password, policy, None, cost)
+
+
 def session_policy(conn: HTTPConnection) -> accounts.SessionPolicy:
     policy: accounts.SessionPolicy = conn.app.state.session_policy
     return policy

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.auth import accounts, csrf
 from app.auth.access import clerks_only, managers_only, public
-from app.auth.callers import SESSION_COOKIE, session_policy
+from app.auth.callers import SESSION_COOKIE, log_in, session_policy
 from app.gateway import gateway, in_snapshot
 from app.http import client_id, paths
 from app.http.cookies import delete_cookie, set_cookie
@@ -240,10 +240,7 @@ async def login(request: Request) -> Response:
     await limits(request).check_login(request)
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "")))
-    policy = session_policy(request)
-    result = (
-        await run_in_threadpool(accounts.login, gateway(request).db, username, password, policy) if username else None
-    )
+    result = await log_in(request, username, password) if username else None
     if result is None:
         context = {"next": target, "username": username, "error": "Wrong username or password."}
         return render(request, "login.html", context, status_code=401)
@@ -252,7 +249,7 @@ async def login(request: Request) -> Response:
     token, _session = result
     response = RedirectResponse(target, status_code=303)
     # The session's forms get new CSRF tokens: they are bound to the session.
-    set_cookie(request, response, SESSION_COOKIE, token, max_age=int(policy.lifetime_s))
+    set_cookie(request, response, SESSION_COOKIE, token, max_age=int(session_policy(request).lifetime_s))
     return response
 
 

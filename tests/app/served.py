@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 from app.main import create_app
 from tests.app.storefront import CLERK_PASSWORD, CLERK_USER, Projector, Storefront, eventually
 from tests.support.ports import free_port
+from tests.support.staff import CHEAP_PASSWORDS
 from workers.eventing import Settings
 
 
@@ -45,6 +46,7 @@ def served_storefront(
         "SHOP_CLERK_USER": CLERK_USER,
         "SHOP_CLERK_PASSWORD": CLERK_PASSWORD,
         "LOGIN_ATTEMPTS_PER_MINUTE": "10000",
+        **CHEAP_PASSWORDS,
     }
     settings = Settings.from_env(environ)
     app = create_app(settings)

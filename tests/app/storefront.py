@@ -29,6 +29,7 @@ from app.projector.bootstrap import SPEC as PROJECTOR
 from app.read_model.queries import Product
 from app.read_model.stream_ids import id_key
 from tests.app.browser import DEADLINE_S, form_token
+from tests.support.staff import CHEAP_PASSWORDS
 from tests.support.waiting import wait_until
 from workers.contracts import REGISTRY
 from workers.contracts.catalog import ProductCreated
@@ -354,6 +355,7 @@ def running_storefront(
         # Many tests share one gateway and log in from the same address; the throttle
         # has tests of its own.
         "LOGIN_ATTEMPTS_PER_MINUTE": "10000",
+        **CHEAP_PASSWORDS,
         # TestClient's requests come for host "testserver", all from one address; the
         # abuse limits have tests of their own.
         "ALLOWED_HOSTS": "testserver",

@@ -57,7 +57,8 @@ def cookies_set_by_a_visit_and_a_login(shop: Storefront) -> dict[str, set[str]]:
 
 @pytest.mark.parametrize(
     "env",
-    [{"SHOP_PUBLIC_URL": "https://testserver"}, {"SHOP_ENV": "production"}],
+    # Production refuses the suite's cheap password hashes.
+    [{"SHOP_PUBLIC_URL": "https://testserver"}, {"SHOP_ENV": "production", "PASSWORD_SCRYPT_N": "16384"}],
     ids=["https-public-url", "production"],
 )
 def test_cookies_are_secure_behind_tls_or_in_production(start: Any, env: dict[str, str]) -> None:

@@ -21,6 +21,7 @@ import httpx
 
 from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
+from tests.support.staff import CHEAP_PASSWORDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,6 +53,7 @@ class Stack:
             "CLAIM_IDLE_MS": "5000",
             "EMAIL_CLAIM_TTL_S": "5",
             "LOGIN_ATTEMPTS_PER_MINUTE": "10000",
+            **CHEAP_PASSWORDS,
             # Tests drive the stack from one address; the abuse limits have tests of their own.
             "CHECKOUT_RATE_LIMIT": "0",
             "CHECKOUT_RATE_LIMIT_TOTAL": "0",
