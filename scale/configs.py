@@ -32,14 +32,21 @@ def redis_node(port: int, directory: Path, replica_of: int | None = None) -> str
         "hz 100",
         # A replica that lost its primary still answers reads, never writes.
         "replica-read-only yes",
+        # A replica asking for a full copy gets it at once: Redis would otherwise wait 5 s
+        # for others to share the transfer, and the pair has no other replica.
+        "repl-diskless-sync-delay 0",
     ]
     if replica_of is not None:
         lines.append(f"replicaof 127.0.0.1 {replica_of}")
     return "\n".join(lines) + "\n"
 
 
-def sentinel(port: int, directory: Path, primary_port: int, quorum: int = 2) -> str:
-    """One of the sentinels watching the pair (Sentinel rewrites this file as it learns)."""
+def sentinel(port: int, directory: Path, primary_port: int, replica_port: int, quorum: int = 2) -> str:
+    """One of the sentinels watching the pair (Sentinel rewrites this file as it learns).
+
+    The replica is named too: a sentinel would otherwise learn of it only from the primary's
+    INFO, which it asks for every 10 s, and could not fail over until then.
+    """
     return (
         "\n".join(
             [
@@ -52,6 +59,7 @@ def sentinel(port: int, directory: Path, primary_port: int, quorum: int = 2) -> 
                 f"sentinel down-after-milliseconds {MASTER_NAME} {DOWN_AFTER_MS}",
                 f"sentinel failover-timeout {MASTER_NAME} {FAILOVER_TIMEOUT_MS}",
                 f"sentinel parallel-syncs {MASTER_NAME} 1",
+                f"sentinel known-replica {MASTER_NAME} 127.0.0.1 {replica_port}",
             ]
         )
         + "\n"

@@ -104,7 +104,11 @@ class Layout:
             _write_once(self._config(name), configs.redis_node(port, directory, replica_of), directory)
         for index, port in enumerate(ports.sentinels, start=1):
             directory = self.redis_dir / f"sentinel{index}"
-            _write_once(self._config(f"sentinel{index}"), configs.sentinel(port, directory, ports.primary), directory)
+            _write_once(
+                self._config(f"sentinel{index}"),
+                configs.sentinel(port, directory, ports.primary, ports.replica),
+                directory,
+            )
         self._config("haproxy").write_text(configs.haproxy(ports.balancer, ports.webs))
 
     def servers(self) -> list[Process]:

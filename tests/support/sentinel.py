@@ -89,7 +89,7 @@ class ReplicatedRedis:
             first: self._node("node-a", first, None),
             second: self._node("node-b", second, first),
         }
-        self.sentinels = [self._sentinel(index, free_port(), first) for index in range(1, 4)]
+        self.sentinels = [self._sentinel(index, free_port(), first, second) for index in range(1, 4)]
 
     def target(self, wait_replicas: int = 1, wait_timeout_ms: int = 3000) -> RedisTarget:
         # Generous: on a loaded machine a healthy replica may take a while to confirm, and
@@ -187,11 +187,11 @@ class ReplicatedRedis:
         conf.write_text(configs.redis_node(port, directory, replica_of))
         return Server(name, ["redis-server", str(conf)], port, directory / "redis.log")
 
-    def _sentinel(self, index: int, port: int, primary: int) -> Server:
+    def _sentinel(self, index: int, port: int, primary: int, replica: int) -> Server:
         directory = self.data_dir / f"sentinel{index}"
         directory.mkdir(parents=True, exist_ok=True)
         conf = directory / "sentinel.conf"
-        conf.write_text(configs.sentinel(port, directory, primary))
+        conf.write_text(configs.sentinel(port, directory, primary, replica))
         return Server(f"sentinel{index}", ["redis-sentinel", str(conf)], port, directory / "sentinel.log")
 
 
