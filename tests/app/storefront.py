@@ -235,8 +235,9 @@ class Storefront:
         assert response.status_code == 303, response.text
         return response
 
-    def page_token(self, path: str = "/") -> str:
-        """The CSRF token of this browser, as a page renders it into its forms."""
+    def page_token(self, path: str = "/cart") -> str:
+        """The CSRF token of this browser, as a page renders it into its forms (by default a
+        small page's: the storefront lists every product the module's tests added)."""
         return form_token(self.http.get(path).text)
 
     # -- what the gateway published and projected --------------------------------------
