@@ -18,17 +18,31 @@ def unique() -> str:
     return uuid.uuid4().hex[:8]
 
 
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A running, empty ``redis-server`` on a free port, stopped after the test."""
-    server = RedisServer(tmp_path / "redis")
+@pytest.fixture(scope="session")
+def shared_redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """This test process's ``redis-server``, lent to one test at a time by ``redis_server``."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
     try:
         server.start()
         yield server
     finally:
-        # A crash-test may have left it killed; kill() is then a no-op. No
-        # graceful stop needed: the data dir is thrown away with tmp_path.
         server.kill()
+
+
+@pytest.fixture
+def redis_server(shared_redis_server: RedisServer) -> RedisServer:
+    """A running, empty ``redis-server`` on a free port, which the test may kill and restart.
+
+    It is this process's one server, emptied for each test (``RedisServer.empty``), or
+    started afresh when the test before left it down: starting one per test cost a tenth
+    of ``make test-fast``.
+    """
+    server = shared_redis_server
+    if server.is_running:
+        server.empty()
+    else:
+        server.restart(empty=True)
+    return server
 
 
 @pytest.fixture

@@ -56,7 +56,10 @@ def fresh_database(kind: str, data_dir: Path) -> Iterator[str]:
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_web_and_projector_started_together_on_a_fresh_database_all_come_up(kind: str, tmp_path: Path) -> None:
-    context = multiprocessing.get_context("spawn")
+    # A fork server that has imported the gateway once forks every process from it: each a
+    # fresh process, without each importing everything again (as "spawn" would).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
     with context.Manager() as manager, context.Pool(len(ROLES)) as pool:
         for attempt in range(3):
             with fresh_database(kind, tmp_path / f"fresh-{attempt}") as url:

@@ -24,6 +24,8 @@ REDIS_SERVER_BINARY = "/usr/bin/redis-server"
 # The machine's own Redis listens here; tests must never talk to it.
 FORBIDDEN_PORT = 6379
 LOG_FILE_NAME = "redis.log"
+# How large the append-only file of a server shared across tests may grow before emptying rewrites it.
+AOF_REWRITE_BYTES = 1 << 20
 
 
 class RedisServer:
@@ -141,6 +143,22 @@ class RedisServer:
                 else:
                     path.unlink()
         self.start()
+
+    def empty(self) -> None:
+        """Leave the running server as a fresh one would be: no keys, no scripts, no other clients.
+
+        A server shared by a test process's tests is emptied before each. Its append-only
+        file is rewritten once it has grown, so a test that restarts the server does not
+        replay the history of the tests before it.
+        """
+        with self.client() as client:
+            client.execute_command("CLIENT", "KILL", "SKIPME", "yes")
+            client.flushall()
+            client.script_flush()
+            client.execute_command("FUNCTION", "FLUSH")
+            client.config_resetstat()
+            if int(client.info("persistence").get("aof_current_size", 0)) > AOF_REWRITE_BYTES:
+                client.bgrewriteaof()
 
     def __enter__(self) -> Self:
         """Start the server."""
