@@ -53,7 +53,7 @@ class Visitors:
             context.close()
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="session", autouse=True)
 def chromium() -> Path:
     """Checked before anything else (autouse): no stack is started for tests that cannot run."""
     if not CHROMIUM.exists():
@@ -88,15 +88,19 @@ def visitors(browser: Browser) -> Iterator[Visitors]:
         people.close()
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The whole system for one test module; tests pick their own products and orders."""
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterator[Stack]:
+    """The whole system for a test process's browser modules; tests pick their own products and orders.
+
+    Shared across modules: starting a stack costs several seconds of CPU, and each module
+    started its own. A test that stops a process starts it again before it ends.
+    """
     with running_stack(tmp_path_factory.mktemp("stack"), env=STACK_ENV) as running:
+        ShopApi(running).wait_for_catalog()
         yield running
 
 
 @pytest.fixture(scope="module")
 def api(stack: Stack) -> ShopApi:
-    shop = ShopApi(stack)
-    shop.wait_for_catalog()
-    return shop
+    """The shop's JSON API; the demo catalog is in place (its stock as earlier modules left it)."""
+    return ShopApi(stack)

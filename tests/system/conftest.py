@@ -26,9 +26,10 @@ def start(data_dir: Path, env: Mapping[str, str] | None = None, without: tuple[s
     return stack
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The whole system, shared by a module's tests: each test uses its own orders and products."""
+    """The whole system, shared by a test process's system modules: each test uses its own orders
+    and products (a stack costs several seconds of CPU to start; each module started its own)."""
     shared = start(tmp_path_factory.mktemp("stack"))
     try:
         with ShopClient(shared.url) as shop:
