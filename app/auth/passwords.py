@@ -13,14 +13,16 @@ from dataclasses import dataclass
 
 SCHEME = "scrypt"
 PRODUCTION_N = 2**14
+# OWASP's recommendation for scrypt; at r=8 one hash holds 128 MiB while it runs.
+MAX_N = 2**17
 
 
 @dataclass(frozen=True)
 class Cost:
     """scrypt's work factor ``n`` (a power of two: CPU time and memory), block size ``r`` and parallelism ``p``.
 
-    ``PASSWORD_SCRYPT_N`` sets ``n``: tests lower it, since every login costs one hash;
-    ``SHOP_ENV=production`` refuses anything below ``PRODUCTION_N``.
+    ``PASSWORD_SCRYPT_N`` sets ``n``, up to ``MAX_N``: tests lower it, since every login costs
+    one hash; ``SHOP_ENV=production`` refuses anything below ``PRODUCTION_N``.
     """
 
     n: int = PRODUCTION_N
@@ -28,8 +30,8 @@ class Cost:
     p: int = 1
 
     def __post_init__(self) -> None:
-        if self.n < 2 or self.n & (self.n - 1):
-            raise ValueError(f"scrypt's n must be a power of two above 1, not {self.n}")
+        if self.n < 2 or self.n > MAX_N or self.n & (self.n - 1):
+            raise ValueError(f"scrypt's n must be a power of two from 2 to {MAX_N}, not {self.n}")
 
 
 DEFAULT_COST = Cost()
@@ -37,7 +39,7 @@ DEFAULT_COST = Cost()
 
 def hash_password(password: str, cost: Cost = DEFAULT_COST) -> str:
     salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=cost.n, r=cost.r, p=cost.p)
+    digest = _scrypt(password, salt, cost.n, cost.r, cost.p)
     return f"{SCHEME}${cost.n}${cost.r}${cost.p}${salt.hex()}${digest.hex()}"
 
 
@@ -48,8 +50,14 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     if scheme != SCHEME:
         return False
-    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+    candidate = _scrypt(password, bytes.fromhex(salt), int(n), int(r), int(p))
     return hmac.compare_digest(candidate.hex(), digest)
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    # OpenSSL refuses more than 32 MiB unless told: n=2**15 at r=8 already needs that much.
+    memory = 128 * r * (n + p + 2) + (1 << 20)
+    return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=memory)
 
 
 def made_at(stored: str, cost: Cost) -> bool:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.auth import accounts
-from app.auth.passwords import DEFAULT_COST, PRODUCTION_N, Cost, hash_password, made_at, verify_password
+from app.auth.passwords import DEFAULT_COST, MAX_N, PRODUCTION_N, Cost, hash_password, made_at, verify_password
 from app.read_model.tables import METADATA, clerks
 from app.settings import ConfigurationError, password_cost
 from workers.eventing import Database, Settings
@@ -20,8 +20,8 @@ def test_production_cost_is_the_default() -> None:
     assert password_cost(Settings.from_env({})) == Cost(n=PRODUCTION_N) == DEFAULT_COST
 
 
-@pytest.mark.parametrize("n", ["1000", "1", "0"])
-def test_a_cost_that_is_not_a_power_of_two_above_one_is_refused(n: str) -> None:
+@pytest.mark.parametrize("n", ["1000", "1", "0", str(MAX_N * 2)])
+def test_a_cost_that_is_not_a_power_of_two_up_to_the_bound_is_refused(n: str) -> None:
     with pytest.raises(ConfigurationError, match="PASSWORD_SCRYPT_N"):
         password_cost(Settings.from_env({"PASSWORD_SCRYPT_N": n}))
 
@@ -32,6 +32,13 @@ def test_production_refuses_a_cost_below_its_own() -> None:
 
     stronger = Settings.from_env({"SHOP_ENV": "production", "PASSWORD_SCRYPT_N": str(PRODUCTION_N * 2)})
     assert password_cost(stronger) == Cost(n=PRODUCTION_N * 2)
+
+
+def test_the_strongest_cost_allowed_hashes_and_verifies() -> None:
+    # OpenSSL's default memory bound (32 MiB) would refuse anything above production's cost.
+    stored = hash_password("secret", Cost(n=MAX_N))
+
+    assert made_at(stored, Cost(n=MAX_N)) and verify_password("secret", stored)
 
 
 def test_a_hash_names_its_cost_and_verifies_at_any_cost() -> None:
