@@ -70,9 +70,9 @@ def create_app(settings: GatewaySettings | Settings | None = None) -> Starlette:
         # BEGIN IMMEDIATE (an advisory lock on PostgreSQL), so one waits for the other. Clerks
         # are the web's alone: it holds their credentials and refuses production defaults.
         upgrade(db, MIGRATIONS)
-        accounts.prepare(config.password_cost)
+        accounts.prepare(cost=config.password_cost)
         for user, password, role in config.staff:
-            accounts.ensure_clerk(db, user, password, role, config.password_cost)
+            accounts.ensure_clerk(db, user, password, role, cost=config.password_cost)
         outbox = Outbox(db, SERVICE, REGISTRY)
         async_client = connect_async(backbone.redis)
         publisher = AfterCommitPublisher(outbox, async_client)

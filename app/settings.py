@@ -111,7 +111,7 @@ def password_cost(settings: Settings) -> Cost:
         cost = Cost(n=n)
     except ValueError as error:
         raise ConfigurationError(f"PASSWORD_SCRYPT_N: {error}") from None
-    if settings.text("SHOP_ENV", "development") == "production" and n < PRODUCTION_N:
+    if Site.from_settings(settings).production and n < PRODUCTION_N:
         raise ConfigurationError(f"SHOP_ENV=production needs PASSWORD_SCRYPT_N of at least {PRODUCTION_N}")
     return cost
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.auth.passwords import DEFAULT_COST, Cost, hash_password, made_at, verify_password
+from app.auth.passwords import Cost, hash_password, made_at, verify_password
 from app.auth.roles import Role
 from app.auth.tokens import new_token, token_hash
 from app.read_model import tables
@@ -36,7 +36,7 @@ def _dummy_hash(cost: Cost) -> str:
     return hash_password(secrets.token_hex(8), cost)
 
 
-def prepare(cost: Cost = DEFAULT_COST) -> None:
+def prepare(*, cost: Cost) -> None:
     """What logins need ready before the first one: the hash an unknown user is checked against."""
     _dummy_hash(cost)
 
@@ -65,7 +65,7 @@ class SessionPolicy:
         return min(now + self.idle_s, created_at + self.lifetime_s)
 
 
-def ensure_clerk(db: Database, username: str, password: str, role: Role = "clerk", cost: Cost = DEFAULT_COST) -> None:
+def ensure_clerk(db: Database, username: str, password: str, role: Role = "clerk", *, cost: Cost) -> None:
     """Create the staff account, or set its password, role and hash cost if they changed (web
     processes starting together may race)."""
     try:
@@ -97,7 +97,8 @@ def login(
     password: str,
     policy: SessionPolicy,
     now: float | None = None,
-    cost: Cost = DEFAULT_COST,
+    *,
+    cost: Cost,
 ) -> tuple[str, Session] | None:
     """A new session for valid credentials (a fresh id at every login), else None.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
@@ -24,9 +26,8 @@ async def current_clerk(conn: HTTPConnection) -> accounts.Session | None:
 
 async def log_in(conn: HTTPConnection, username: str, password: str) -> tuple[str, accounts.Session] | None:
     """A new session for these staff credentials, else None; in a thread, since checking costs a hash."""
-    cost = gateway(conn).settings.password_cost
-    policy = session_policy(conn)
-    return await run_in_threadpool(accounts.login, gateway(conn).db, username, password, policy, None, cost)
+    login = functools.partial(accounts.login, cost=gateway(conn).settings.password_cost)
+    return await run_in_threadpool(login, gateway(conn).db, username, password, session_policy(conn))
 
 
 def session_policy(conn: HTTPConnection) -> accounts.SessionPolicy:

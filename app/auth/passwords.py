@@ -9,12 +9,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import threading
 from dataclasses import dataclass
 
 SCHEME = "scrypt"
 PRODUCTION_N = 2**14
 # OWASP's recommendation for scrypt; at r=8 one hash holds 128 MiB while it runs.
 MAX_N = 2**17
+# Hashes computed at once (logins run in a thread pool of 40): more would only share the
+# cores, and at MAX_N forty would hold 5 GiB.
+_AT_ONCE = threading.BoundedSemaphore(4)
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,8 @@ def verify_password(password: str, stored: str) -> bool:
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     # OpenSSL refuses more than 32 MiB unless told: n=2**15 at r=8 already needs that much.
     memory = 128 * r * (n + p + 2) + (1 << 20)
-    return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=memory)
+    with _AT_ONCE:
+        return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=memory)
 
 
 def made_at(stored: str, cost: Cost) -> bool:

@@ -11,9 +11,10 @@ from app.auth import accounts
 from app.auth.passwords import DEFAULT_COST, MAX_N, PRODUCTION_N, Cost, hash_password, made_at, verify_password
 from app.read_model.tables import METADATA, clerks
 from app.settings import ConfigurationError, password_cost
+from tests.support.staff import TEST_SCRYPT_N
 from workers.eventing import Database, Settings
 
-CHEAP = Cost(n=1024)
+CHEAP = Cost(n=TEST_SCRYPT_N)
 
 
 def test_production_cost_is_the_default() -> None:

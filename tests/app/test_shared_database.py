@@ -17,16 +17,19 @@ import pytest
 from sqlalchemy import func, select
 
 from app.auth import accounts
+from app.auth.passwords import Cost
 from app.migrations import MIGRATIONS
 from app.projector.bootstrap import SPEC
 from app.read_model import tables
 from app.read_model.tables import METADATA
 from tests.support.postgres import postgres_url_or_skip
+from tests.support.staff import TEST_SCRYPT_N
 from workers.eventing import Database, Settings
 from workers.eventing.schema import upgrade
 from workers.eventing.service import open_runtime
 
 ROLES = ("web", "projector", "web", "projector")
+CHEAP = Cost(n=TEST_SCRYPT_N)
 
 
 def start_up(role: str, database_url: str, barrier: Any) -> str:
@@ -36,7 +39,7 @@ def start_up(role: str, database_url: str, barrier: Any) -> str:
     if role == "web":
         db = Database(settings.database_url(SPEC.name), METADATA)
         upgrade(db, MIGRATIONS)
-        accounts.ensure_clerk(db, "clerk", "a-password")
+        accounts.ensure_clerk(db, "clerk", "a-password", cost=CHEAP)
     else:
         runtime = open_runtime(SPEC, settings)
         runtime.client.close()

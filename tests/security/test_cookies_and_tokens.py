@@ -12,6 +12,7 @@ import pytest
 
 from app.auth import accounts
 from app.auth.callers import SESSION_COOKIE
+from app.auth.passwords import PRODUCTION_N
 from app.http.client_id import CLIENT_COOKIE
 from tests.app.browser import form_token
 from tests.app.storefront import CLERK_PASSWORD, CLERK_USER, Storefront, running_storefront
@@ -58,7 +59,7 @@ def cookies_set_by_a_visit_and_a_login(shop: Storefront) -> dict[str, set[str]]:
 @pytest.mark.parametrize(
     "env",
     # Production refuses the suite's cheap password hashes.
-    [{"SHOP_PUBLIC_URL": "https://testserver"}, {"SHOP_ENV": "production", "PASSWORD_SCRYPT_N": "16384"}],
+    [{"SHOP_PUBLIC_URL": "https://testserver"}, {"SHOP_ENV": "production", "PASSWORD_SCRYPT_N": str(PRODUCTION_N)}],
     ids=["https-public-url", "production"],
 )
 def test_cookies_are_secure_behind_tls_or_in_production(start: Any, env: dict[str, str]) -> None:
@@ -75,7 +76,14 @@ T0 = 1_900_000_000.0
 
 
 def logged_in(storefront: Storefront) -> str:
-    result = accounts.login(storefront.gateway.db, CLERK_USER, CLERK_PASSWORD, POLICY, now=T0)
+    result = accounts.login(
+        storefront.gateway.db,
+        CLERK_USER,
+        CLERK_PASSWORD,
+        POLICY,
+        now=T0,
+        cost=storefront.gateway.settings.password_cost,
+    )
     assert result is not None
     return result[0]
 
