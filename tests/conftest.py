@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Redis per test and throwaway SQL databases."""
+"""Shared fixtures: a real Redis (one per test process, emptied for each test) and throwaway SQL databases."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def shared_redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Re
 
 @pytest.fixture
 def redis_server(shared_redis_server: RedisServer) -> RedisServer:
-    """A running, empty ``redis-server`` on a free port, which the test may kill and restart.
+    """A running, empty ``redis-server`` (on this process's port), which the test may kill and restart.
 
     It is this process's one server, emptied for each test (``RedisServer.empty``), or
     started afresh when the test before left it down: starting one per test cost a tenth

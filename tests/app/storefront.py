@@ -98,6 +98,8 @@ class Projector:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=10)
+        # One still running would read on from the next test's streams (a process's tests share a Redis).
+        assert not any(thread.is_alive() for thread in self._threads), "the projector's consumer or relay did not stop"
         self._threads = []
 
     def close(self) -> None:

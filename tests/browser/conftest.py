@@ -1,4 +1,4 @@
-"""Debian's chromium driven by Playwright, and a whole stack (the Procfile) per test module.
+"""Debian's chromium driven by Playwright, and a whole stack (the Procfile) per test process.
 
 Playwright's own browser downloads are never used: the tests launch ``/usr/bin/chromium``
 and are skipped (with the reason) where it is missing, except on CI (``CI`` set), where

@@ -169,10 +169,11 @@ def test_a_page_catches_up_with_a_change_made_while_the_web_process_was_down(
             for e in api.stream_events("stock")
         )
 
-    eventually(restocked, "the warehouse's stock.changed for the restock")
-    assert page.locator(f"#stock-{BEANS}").text_content() == str(on_hand)
-
-    stack.restart("web")
+    try:
+        eventually(restocked, "the warehouse's stock.changed for the restock")
+        assert page.locator(f"#stock-{BEANS}").text_content() == str(on_hand)
+    finally:
+        stack.restart("web")  # the stack is shared: it goes on with a web process, whatever happened
     expect(page.locator("#live-state")).to_have_text(LIVE, timeout=40_000)
     expect(page.locator(f"#stock-{BEANS}")).to_have_text(str(on_hand + 7))
     assert marked(page), "the storefront was reloaded"

@@ -148,8 +148,8 @@ class RedisServer:
         """Leave the running server as a fresh one would be: no keys, no scripts, no other clients.
 
         A server shared by a test process's tests is emptied before each. Its append-only
-        file is rewritten once it has grown, so a test that restarts the server does not
-        replay the history of the tests before it.
+        file is rewritten once it passes 1 MiB, so a test that restarts the server replays
+        little of the tests before it (and their keys are gone again by the FLUSHALL).
         """
         with self.client() as client:
             client.execute_command("CLIENT", "KILL", "SKIPME", "yes")

@@ -1,4 +1,4 @@
-"""Whole stacks for the system tests: one shared per module, and fresh ones for special settings."""
+"""Whole stacks for the system tests: one shared by a test process's modules, and fresh ones for special settings."""
 
 from __future__ import annotations
 

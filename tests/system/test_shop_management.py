@@ -6,6 +6,7 @@ their stock figures are theirs alone.
 
 from __future__ import annotations
 
+import signal
 import threading
 import uuid
 from collections.abc import Callable
@@ -201,9 +202,14 @@ def _inject(client: Any, data: CancelRequested | DispatchRequested, order_id: st
     client.xadd("storefront", dict(REGISTRY.encode(envelope)))
 
 
-def test_a_dispatch_racing_a_cancel_has_one_winner_in_every_service(stack: Stack, shop: ShopClient) -> None:
+def test_a_dispatch_racing_a_cancel_has_one_winner_in_every_service(
+    stack: Stack, shop: ShopClient, request: pytest.FixtureRequest
+) -> None:
     # A second orders replica: two requests of one order can be handled at the same moment.
+    # The stack is shared by other modules: the replica goes when the test does.
     stack.start_process("orders")
+    extra = len(stack.processes["orders"]) - 1
+    request.addfinalizer(lambda: stack.signal("orders", signal.SIGTERM, replica=extra))
     product = create_product(shop, opening_stock=40)
     shop.login()
     placed = [shop.checkout([(product["id"], 1)]) for _ in range(16)]
