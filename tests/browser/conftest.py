@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -95,7 +96,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterator[
     Shared across modules: starting a stack costs several seconds of CPU, and each module
     started its own. A test that stops a process starts it again before it ends.
     """
-    with running_stack(tmp_path_factory.mktemp("stack"), env=STACK_ENV) as running:
+    with demo_stack(tmp_path_factory.mktemp("stack")) as running:
+        yield running
+
+
+@contextmanager
+def demo_stack(data_dir: Path) -> Iterator[Stack]:
+    """A whole stack, once its demo catalog is in the read model with its opening stock."""
+    with running_stack(data_dir, env=STACK_ENV) as running:
         ShopApi(running).wait_for_catalog()
         yield running
 

@@ -24,10 +24,10 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LAPTOP, PHONE, STACK_ENV, Visitors
+from tests.browser.conftest import LAPTOP, PHONE, Visitors, demo_stack
 from tests.browser.shop import LIVE, ShopApi, eventually, log_in_clerk, log_in_to_ops
 from tests.browser.test_live_catalog import log_in_manager
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import Stack
 from workers.eventing.registry import EVENT_FIELD, TYPE_FIELD
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
@@ -56,14 +56,8 @@ def shoot(page: Page, name: str) -> None:
 def stack(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterator[Stack]:
     """A stack of this module's own: the pictures count buttons, rows and dead letters, so no
     other module's orders, products or poison entries may be on it."""
-    with running_stack(tmp_path_factory.mktemp("screenshots"), env=STACK_ENV) as running:
-        ShopApi(running).wait_for_catalog()
+    with demo_stack(tmp_path_factory.mktemp("screenshots")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def api(stack: Stack) -> ShopApi:
-    return ShopApi(stack)
 
 
 @pytest.fixture(scope="module")
