@@ -29,7 +29,7 @@ def test_a_cost_that_is_not_a_power_of_two_up_to_the_bound_is_refused(n: str) ->
 
 def test_production_refuses_a_cost_below_its_own() -> None:
     with pytest.raises(ConfigurationError, match="PASSWORD_SCRYPT_N"):
-        password_cost(Settings.from_env({"SHOP_ENV": "production", "PASSWORD_SCRYPT_N": "1024"}))
+        password_cost(Settings.from_env({"SHOP_ENV": "production", "PASSWORD_SCRYPT_N": str(TEST_SCRYPT_N)}))
 
     stronger = Settings.from_env({"SHOP_ENV": "production", "PASSWORD_SCRYPT_N": str(PRODUCTION_N * 2)})
     assert password_cost(stronger) == Cost(n=PRODUCTION_N * 2)
