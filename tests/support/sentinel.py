@@ -91,9 +91,10 @@ class ReplicatedRedis:
         }
         self.sentinels = [self._sentinel(index, free_port(), first, second) for index in range(1, 4)]
 
-    def target(self, wait_replicas: int = 1, wait_timeout_ms: int = 3000) -> RedisTarget:
-        # Generous: on a loaded machine a healthy replica may take a while to confirm, and
-        # a test that expects it to must not fail on timing.
+    def target(self, wait_replicas: int = 1, wait_timeout_ms: int = 1000) -> RedisTarget:
+        # A healthy replica on this host confirms within milliseconds (WAIT asks it at once), so a
+        # second is ample even on a loaded machine; a paused replica costs the full second per
+        # attempt, and the tests that pause it make several.
         return RedisTarget(
             url="redis://127.0.0.1/0",
             sentinels=tuple(("127.0.0.1", s.port) for s in self.sentinels),
