@@ -18,6 +18,7 @@ from playwright.sync_api import WebSocket, expect
 from tests.browser.conftest import STACK_ENV, Visitors
 from tests.browser.shop import LIVE, ShopApi, eventually, marked, open_live, pump_until
 from tests.support.scale_stack import ScaleStack
+from tests.support.stack import START_TIMEOUT_S
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
@@ -69,7 +70,11 @@ def test_a_page_whose_web_process_dies_reconnects_to_the_other_and_misses_nothin
     context.on("page", lambda page: page.on("websocket", opened))
     page = open_live(context, scaled.url)
     scaled.start_process("web", WEB2)
-    eventually(lambda: any(served_by(scaled) == "web2" for _ in range(4)), "web2 back behind the balancer")
+    eventually(
+        lambda: any(served_by(scaled) == "web2" for _ in range(4)),
+        "web2 back behind the balancer",
+        timeout=START_TIMEOUT_S,  # a web process starting, on a machine loaded by other stacks
+    )
 
     for replica in range(len(scaled.processes["warehouse"])):
         scaled.signal("warehouse", signal.SIGSTOP, replica=replica)

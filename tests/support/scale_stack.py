@@ -22,7 +22,7 @@ from scale.layout import ROOT, Layout, Ports, Process
 from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
 from tests.support.sentinel import ReplicatedRedis, Server
-from tests.support.stack import Stack
+from tests.support.stack import START_TIMEOUT_S, Stack
 
 
 class CurrentPrimary(RedisServer):
@@ -92,7 +92,7 @@ class ScaleStack(Stack):
         for name in names or list(self.specs):
             for _ in self.specs[name]:
                 self.start_process(name)
-        self.wait_healthy(90.0)
+        self.wait_healthy(START_TIMEOUT_S)
 
     def start_process(self, name: str, replica: int | None = None) -> subprocess.Popen[bytes]:
         replicas = self.processes.setdefault(name, [])

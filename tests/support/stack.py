@@ -24,6 +24,9 @@ from tests.support.redis_server import RedisServer
 from tests.support.staff import CHEAP_PASSWORDS
 
 ROOT = Path(__file__).resolve().parents[2]
+# How long a web process may take to answer once started: generous, for a machine that runs
+# four test processes and their stacks at once (a healthy one answers within seconds).
+START_TIMEOUT_S = 90.0
 
 
 def procfile(path: Path = ROOT / "Procfile") -> dict[str, str]:
@@ -106,7 +109,7 @@ class Stack:
         if name == "web":
             self.wait_healthy()
 
-    def wait_healthy(self, timeout: float = 90.0) -> None:
+    def wait_healthy(self, timeout: float = START_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout
         last: Any = None
         while time.monotonic() < deadline:
