@@ -29,6 +29,7 @@ from app.projector.bootstrap import SPEC as PROJECTOR
 from app.read_model.queries import Product
 from app.read_model.stream_ids import id_key
 from tests.app.browser import DEADLINE_S, form_token
+from tests.support.asgi_client import OneCallTestClient
 from tests.support.staff import CHEAP_PASSWORDS
 from tests.support.waiting import wait_until
 from workers.contracts import REGISTRY
@@ -373,7 +374,7 @@ def running_storefront(
     projector = Projector(settings)
     projector.start()
     try:
-        with TestClient(app, base_url=base_url) as http:
+        with OneCallTestClient(app, base_url=base_url) as http:
             storefront = Storefront(app, http, client, projector)
             # The live readers start from the streams' ends; until they know where that
             # is, a change could be published "before" them.
