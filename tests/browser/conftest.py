@@ -96,14 +96,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterator[
     Shared across modules: starting a stack costs several seconds of CPU, and each module
     started its own. A test that stops a process starts it again before it ends.
     """
-    with demo_stack(tmp_path_factory.mktemp("stack")) as running:
+    with demo_stack(tmp_path_factory.mktemp("stack"), cold=True) as running:  # as the Procfile starts it
         yield running
 
 
 @contextmanager
-def demo_stack(data_dir: Path) -> Iterator[Stack]:
-    """A whole stack, once its demo catalog is in the read model with its opening stock."""
-    with running_stack(data_dir, env=STACK_ENV) as running:
+def demo_stack(data_dir: Path, *, cold: bool = False) -> Iterator[Stack]:
+    """A whole stack, once its demo catalog is in the read model with its opening stock (``cold``: see ``Stack``)."""
+    with running_stack(data_dir, env=STACK_ENV, cold=cold) as running:
         ShopApi(running).wait_for_catalog()
         yield running
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import shlex
 import socket
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
 import redis
 
 from scale.configs import haproxy
-from scale.layout import ROOT, Layout, Ports, Process
+from scale.layout import Layout, Ports, Process
 from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
 from tests.support.sentinel import ReplicatedRedis, Server
@@ -94,19 +93,9 @@ class ScaleStack(Stack):
                 self.start_process(name)
         self.wait_healthy(START_TIMEOUT_S)
 
-    def start_process(self, name: str, replica: int | None = None) -> subprocess.Popen[bytes]:
-        replicas = self.processes.setdefault(name, [])
-        index = len(replicas) if replica is None else replica
-        spec = self.specs[name][index]
-        log = open(self.data_dir / "logs" / f"{name}.{index}.log", "ab")  # noqa: SIM115 - lives with the process
-        env = {**self.env, **spec.env}
-        process = subprocess.Popen(list(spec.argv), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        if replica is None:
-            replicas.append(process)
-        else:
-            replicas[replica] = process
-        return process
+    def command(self, name: str, replica: int) -> tuple[list[str], Mapping[str, str]]:
+        spec = self.specs[name][replica]  # each replica has its own settings in the layout
+        return list(spec.argv), {**self.env, **spec.env}
 
     def stop(self) -> None:
         super().stop()

@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from tests.support import launch
+from tests.support.launch import Started
 from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
 from tests.support.staff import CHEAP_PASSWORDS
@@ -39,8 +41,10 @@ def procfile(path: Path = ROOT / "Procfile") -> dict[str, str]:
 class Stack:
     """A running system: Redis, the web process and the workers."""
 
-    def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None, *, cold: bool = False) -> None:
+        """``cold=True`` starts every process as a new interpreter, as the Procfile does (else see launch.py)."""
         self.data_dir = data_dir
+        self.cold = cold
         self.port = free_port()
         self.redis = RedisServer(data_dir / "redis")
         self.commands = procfile()
@@ -64,7 +68,7 @@ class Stack:
             **(env or {}),
         }
         self.env.pop("REDIS_URL", None)
-        self.processes: dict[str, list[subprocess.Popen[bytes]]] = {}
+        self.processes: dict[str, list[Started]] = {}
         (data_dir / "logs").mkdir(parents=True, exist_ok=True)
 
     @property
@@ -79,19 +83,23 @@ class Stack:
             self.start_process(name)
         self.wait_healthy()
 
-    def start_process(self, name: str, replica: int | None = None) -> subprocess.Popen[bytes]:
+    def start_process(self, name: str, replica: int | None = None) -> Started:
         """One more replica of a Procfile process, or a new process in the place of ``replica``."""
         replicas = self.processes.setdefault(name, [])
         index = len(replicas) if replica is None else replica
-        log = open(self.data_dir / "logs" / f"{name}.{index}.log", "ab")  # noqa: SIM115 - lives with the process
-        argv = shlex.split(self.commands[name])
-        process = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
+        argv, env = self.command(name, index)
+        process = launch.start(
+            argv, cwd=ROOT, env=env, log=self.data_dir / "logs" / f"{name}.{index}.log", cold=self.cold
+        )
         if replica is None:
             replicas.append(process)
         else:
             replicas[replica] = process
         return process
+
+    def command(self, name: str, replica: int) -> tuple[list[str], Mapping[str, str]]:
+        """The argv and environment of a process (every replica runs its Procfile line)."""
+        return shlex.split(self.commands[name]), self.env
 
     def signal(self, name: str, signum: int = signal.SIGKILL, replica: int = 0) -> None:
         process = self.processes[name][replica]
@@ -146,8 +154,8 @@ class Stack:
 
 
 @contextmanager
-def running_stack(data_dir: Path, env: Mapping[str, str] | None = None) -> Iterator[Stack]:
-    stack = Stack(data_dir, env)
+def running_stack(data_dir: Path, env: Mapping[str, str] | None = None, *, cold: bool = False) -> Iterator[Stack]:
+    stack = Stack(data_dir, env, cold=cold)
     try:
         stack.start()
         yield stack

@@ -15,9 +15,11 @@ DEMO_PRODUCTS = 12
 StackFactory = Callable[..., Stack]
 
 
-def start(data_dir: Path, env: Mapping[str, str] | None = None, without: tuple[str, ...] = ()) -> Stack:
-    """Start every Procfile process but ``without`` (Redis always runs)."""
-    stack = Stack(data_dir, env)
+def start(
+    data_dir: Path, env: Mapping[str, str] | None = None, without: tuple[str, ...] = (), *, cold: bool = False
+) -> Stack:
+    """Start every Procfile process but ``without`` (Redis always runs); ``cold``: see ``Stack``."""
+    stack = Stack(data_dir, env, cold=cold)
     try:
         stack.start(*[name for name in stack.commands if name not in ("redis", *without)])
     except BaseException:
@@ -30,7 +32,9 @@ def start(data_dir: Path, env: Mapping[str, str] | None = None, without: tuple[s
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole system, shared by a test process's system modules: each test uses its own orders
     and products (a stack costs several seconds of CPU to start; each module started its own)."""
-    shared = start(tmp_path_factory.mktemp("stack"))
+    # Started as the Procfile starts it, each process a new interpreter: the stacks of
+    # single tests are forks of a preloaded one (tests/support/launch.py).
+    shared = start(tmp_path_factory.mktemp("stack"), cold=True)
     try:
         with ShopClient(shared.url) as shop:
             shop.wait_for_catalog(DEMO_PRODUCTS)
