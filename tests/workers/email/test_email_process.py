@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support import launch
 from tests.support.waiting import wait_until
 from tests.workers.email.conftest import EmailHarness, SmtpServer
 from tests.workers.order_snapshots import new_order_id, order_event
@@ -27,18 +27,11 @@ class EmailProcess:
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = env
         self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: launch.Started | None = None
 
-    def start(self) -> subprocess.Popen[bytes]:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "workers.email"],
-                cwd=ROOT,
-                env={**os.environ, **self.env},
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+    def start(self) -> launch.Started:
+        argv = [sys.executable, "-m", "workers.email"]
+        self.process = launch.start(argv, cwd=ROOT, env={**os.environ, **self.env}, log=self.log_path)
         return self.process
 
     def log(self) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any, cast
 
 import pytest
 
+from tests.support import launch
 from tests.support.waiting import wait_until
 from tests.workers.eventing.programs.worker import NAME as WORKER_GROUP
 from tests.workers.eventing.support import Events, Node, add_to_stream, caught_up, new_envelope, pending_count, running
@@ -22,44 +22,49 @@ DEADLINE_S = 30.0
 
 
 class Program:
-    """A test program run as its own process, from the repository root."""
+    """A test program run as its own process from the repository root, its output in ``log``."""
 
-    def __init__(self, module: str, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", f"tests.workers.eventing.programs.{module}"],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    def __init__(self, module: str, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        argv = [sys.executable, "-m", f"tests.workers.eventing.programs.{module}"]
+        self.process = launch.start(argv, cwd=ROOT, env={**os.environ, **env}, log=log)
 
     def wait_for_exit(self) -> tuple[int, str]:
-        output, _ = self.process.communicate(timeout=DEADLINE_S)
-        return self.process.returncode, output
+        code = self.process.wait(timeout=DEADLINE_S)
+        return code, self.log.read_text(errors="replace")
 
     def stop(self) -> str:
         """SIGTERM (the runner finishes its batch and returns), then its output."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+        self.process.terminate()
         return self.wait_for_exit()[1]
 
     def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.communicate()
+        self.process.kill()
+        self.process.wait(timeout=DEADLINE_S)
+
+
+class Programs:
+    """The programs a test started, each with a log of its own; killed when the test ends."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.started: list[Program] = []
+
+    def start(self, module: str, env: dict[str, str]) -> Program:
+        program = Program(module, env, self.log_dir / f"{module}.{len(self.started)}.log")
+        self.started.append(program)
+        return program
 
 
 @pytest.fixture
-def programs() -> Iterator[list[Program]]:
-    started: list[Program] = []
+def programs(tmp_path: Path) -> Iterator[Programs]:
+    started = Programs(tmp_path)
     yield started
-    for program in started:
+    for program in started.started:
         program.kill()
 
 
-def _worker(programs: list[Program], redis_url: str, database_url: str, unique: str, **env: str) -> Program:
+def _worker(programs: Programs, redis_url: str, database_url: str, unique: str, **env: str) -> Program:
     settings = {
         "REDIS_URL": redis_url,
         "PROBE_DATABASE_URL": database_url,
@@ -68,9 +73,7 @@ def _worker(programs: list[Program], redis_url: str, database_url: str, unique: 
         "CLAIM_IDLE_MS": "30000",
         "DIE": "",
     }
-    program = Program("worker", {**settings, **env})
-    programs.append(program)
-    return program
+    return programs.start("worker", {**settings, **env})
 
 
 def _consumer_pending(node: Node, stream: str, consumer: str) -> int:
@@ -79,7 +82,7 @@ def _consumer_pending(node: Node, stream: str, consumer: str) -> int:
 
 
 def test_a_consumer_killed_after_its_commit_and_before_xack_reads_the_event_back_and_applies_it_once(
-    programs: list[Program], database_url: str, redis_url: str, events: Events, unique: str
+    programs: Programs, database_url: str, redis_url: str, events: Events, unique: str
 ) -> None:
     node = Node(WORKER_GROUP, database_url, redis_url, events)
     envelopes = [new_envelope(events.happened(n=n)) for n in (1, 2, 3)]
@@ -111,7 +114,7 @@ def _followed(node: Node) -> list[Any]:
 
 
 def test_pending_entries_of_a_consumer_that_died_for_good_are_taken_over_after_the_idle_time(
-    programs: list[Program], sqlite_url: str, redis_url: str, events: Events, unique: str
+    programs: Programs, sqlite_url: str, redis_url: str, events: Events, unique: str
 ) -> None:
     node = Node(WORKER_GROUP, sqlite_url, redis_url, events)
     envelopes = [new_envelope(events.happened(n=n)) for n in range(5)]
@@ -134,17 +137,16 @@ def test_pending_entries_of_a_consumer_that_died_for_good_are_taken_over_after_t
 
 
 def test_a_relay_killed_between_xadd_and_marking_sent_publishes_twice_and_the_effect_happens_once(
-    programs: list[Program], database_url: str, redis_url: str, events: Events, unique: str
+    programs: Programs, database_url: str, redis_url: str, events: Events, unique: str
 ) -> None:
     producer = Node("producer", database_url, redis_url, events)
     consumer_node = Node("consumer", database_url, redis_url, events)  # one database is enough here
     consumer = consumer_node.consumer()  # its group exists before anything is published
     (envelope,) = producer.publish(1)
 
-    relay = Program(
+    relay = programs.start(
         "relay_dies_before_marking_sent", {"REDIS_URL": redis_url, "DATABASE_URL": database_url, "UNIQUE": unique}
     )
-    programs.append(relay)
     code, output = relay.wait_for_exit()
     assert code == -signal.SIGKILL, output
     assert on_stream(producer.client, events.stream) == [envelope.id]
