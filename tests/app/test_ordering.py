@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 from tests.app.storefront import Storefront, eventually, running_storefront
 from tests.support.redis_server import RedisServer
+from workers.eventing.database import Busy
+
+BUSY_TIMEOUT_MS = 200
+START_ATTEMPTS = 3
 
 
 def test_checkouts_taken_while_redis_is_down_reach_the_stream_in_order_once_it_is_back(
@@ -56,7 +62,7 @@ def test_the_web_process_publishes_a_checkout_itself_right_after_its_commit(own_
 def test_a_checkout_that_cannot_get_the_database_in_time_is_answered_503_and_writes_nothing(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    with running_storefront(redis_server.url, tmp_path, env={"DB_BUSY_TIMEOUT_MS": "200"}) as storefront:
+    with _short_busy_timeout_storefront(redis_server, tmp_path) as storefront:
         product = storefront.add_product()
         eventually(storefront.all_sent, "the product's set-up settled")
         database = make_url(storefront.gateway.db.url).database
@@ -74,3 +80,23 @@ def test_a_checkout_that_cannot_get_the_database_in_time_is_answered_503_and_wri
         assert "busy" in response.json()["error"]["message"]
         assert storefront.gateway.outbox.backlog() == 0
         assert storefront.checkout([{"product_id": product.id, "quantity": 1}]).status_code == 202
+
+
+@contextmanager
+def _short_busy_timeout_storefront(redis_server: RedisServer, tmp_path: Path) -> Iterator[Storefront]:
+    """A gateway whose database waits only ``BUSY_TIMEOUT_MS`` for a lock, started afresh if its own
+    start-up met the projector's first writes for longer than that (a loaded machine does that)."""
+    env = {"DB_BUSY_TIMEOUT_MS": str(BUSY_TIMEOUT_MS)}
+    for attempt in range(1, START_ATTEMPTS + 1):
+        with ExitStack() as started:
+            try:
+                storefront = started.enter_context(
+                    running_storefront(redis_server.url, tmp_path / str(attempt), env=env)
+                )
+            except Busy:
+                if attempt == START_ATTEMPTS:
+                    raise
+                redis_server.empty()
+                continue
+            yield storefront
+            return
