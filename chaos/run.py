@@ -23,13 +23,17 @@ from workers.eventing.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def run_chaos(config: ChaosConfig, data_dir: Path) -> Report:
-    """Run the chaos described by ``config`` on a fresh stack under ``data_dir`` and check it."""
+def run_chaos(config: ChaosConfig, data_dir: Path, *, cold: bool = True) -> Report:
+    """Run the chaos described by ``config`` on a fresh stack under ``data_dir`` and check it.
+
+    ``cold``: every process a new interpreter, as the Procfile starts it (``make chaos``);
+    the test of this run starts them as forks of a preloaded one (tests/support/launch.py).
+    """
     report = Report(config=config, started_at=datetime.now(UTC), data_dir=str(data_dir))
     clock = time.monotonic()
     # A killed email sender's claims run out as fast as a killed consumer's pending entries are claimed.
     claims = {"CLAIM_IDLE_MS": str(config.claim_idle_ms), "EMAIL_CLAIM_TTL_S": str(config.claim_idle_ms / 1000)}
-    stack = Stack(data_dir, env={**claims, **dict(config.env)})
+    stack = Stack(data_dir, env={**claims, **dict(config.env)}, cold=cold)
     injector = FaultInjector(stack, config.seed)
     try:
         stack.start(*[name for name in stack.commands if name != "redis"])

@@ -81,9 +81,19 @@ class FailoverReport:
 
 
 def run_failover(
-    data_dir: Path, *, wait: bool = True, orders: int = 60, rate: float = 4.0, env: dict[str, str] | None = None
+    data_dir: Path,
+    *,
+    wait: bool = True,
+    orders: int = 60,
+    rate: float = 4.0,
+    env: dict[str, str] | None = None,
+    cold: bool = True,
 ) -> FailoverReport:
-    """One run on a fresh scaled stack under ``data_dir``; ``env`` adds settings (database URLs)."""
+    """One run on a fresh scaled stack under ``data_dir``; ``env`` adds settings (database URLs).
+
+    ``cold``: every process a new interpreter, as ``make scale`` starts them; the test of
+    this run starts them as forks of a preloaded one (tests/support/launch.py).
+    """
     report = FailoverReport(wait=wait, orders=orders)
     config = ChaosConfig(orders=orders, rate=rate, seed=11, shoppers=8, claim_idle_ms=3000)
     stack = ScaleStack(
@@ -95,6 +105,7 @@ def run_failover(
             "WS_MAX_PER_ADDRESS": "0",
             **(env or {}),
         },
+        cold=cold,
     )
     injector: FaultInjector | None = None
     started = time.monotonic()

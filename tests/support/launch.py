@@ -1,8 +1,8 @@
 """Start a stack's Python processes as forks of one interpreter that has already imported the code.
 
-A service started as ``.venv/bin/python -m workers.orders`` spends about 1.3 s of CPU
-importing SQLAlchemy, redis, Alembic, pydantic and the rest before it does anything of
-its own; a stack has eight such processes, and the whole-stack tests start a few hundred.
+A service started as ``.venv/bin/python -m workers.orders`` spends about 1.5 s of CPU
+before it does anything of its own, most of it importing SQLAlchemy, redis, Alembic and
+pydantic; a stack has eight such processes, and the whole-stack tests start a few hundred.
 Here a ``multiprocessing`` fork server imports those modules once per test process, and
 each ``<this venv's python> -m <module>`` is a fork of it that runs the module as
 ``python -m`` does, with the command's environment, working directory and log file, in a
@@ -17,6 +17,7 @@ stacks start that way, so every run still boots each Procfile process from nothi
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import runpy
@@ -68,7 +69,10 @@ def start(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: Path, 
     module = None if cold else _python_module(argv, cwd)
     if module is None:
         with open(log, "ab") as out:
-            return subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
+            # Never the test process's stdin: a pytest-xdist worker's is its channel to the controller.
+            return subprocess.Popen(
+                list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            )
     process = _context().Process(target=_run_module, args=(module, list(argv[3:]), str(cwd), dict(env), str(log)))
     process.daemon = True  # a process a failed test left behind dies with the test process
     process.start()
@@ -119,15 +123,12 @@ def _python_module(argv: Sequence[str], cwd: Path) -> str | None:
     return argv[2] if program.absolute() == Path(sys.executable).absolute() else None
 
 
-_forkserver: ForkServerContext | None = None
-
-
+@functools.cache
 def _context() -> ForkServerContext:
-    global _forkserver
-    if _forkserver is None:
-        _forkserver = multiprocessing.get_context("forkserver")
-        _forkserver.set_forkserver_preload(PRELOAD)
-    return _forkserver
+    """This test process's fork server (started by the first fork, with ``PRELOAD`` imported)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
 
 
 def _run_module(module: str, args: list[str], cwd: str, env: dict[str, str], log: str) -> None:
@@ -136,7 +137,7 @@ def _run_module(module: str, args: list[str], cwd: str, env: dict[str, str], log
     for target in (1, 2):
         os.dup2(fd, target)
     os.close(fd)
-    # Unbuffered, as PYTHONUNBUFFERED=1 makes a new interpreter's: a killed process loses no line.
+    # Line-buffered, as PYTHONUNBUFFERED=1 makes a new interpreter's: a killed process loses no line.
     sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
     os.chdir(cwd)

@@ -62,8 +62,8 @@ class CurrentPrimary(RedisServer):
 class ScaleStack(Stack):
     """Two web processes behind HAProxy, two replicas of every worker, one projector, Redis with Sentinel."""
 
-    def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None) -> None:
-        super().__init__(data_dir, env)
+    def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None, *, cold: bool = False) -> None:
+        super().__init__(data_dir, env, cold=cold)
         self.replicated = ReplicatedRedis(data_dir / "redis")
         self.redis = CurrentPrimary(self.replicated)
         nodes = sorted(self.replicated.nodes)

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.stack
 
 def test_a_redis_failover_and_a_dead_web_process_lose_nothing_with_wait(tmp_path: Path) -> None:
     with postgres_databases() as databases:
-        report = run_failover(tmp_path / "failover", wait=True, orders=40, rate=4.0, env=databases)
+        report = run_failover(tmp_path / "failover", wait=True, orders=40, rate=4.0, env=databases, cold=False)
 
     text = "\n".join(report.lines())
     assert report.accepted == report.orders, text
