@@ -10,6 +10,11 @@ process of its own that can be killed, stopped and waited for like any other. No
 ours does work at import (the import-time tests hold that), so a fork differs from a new
 interpreter only in what it has already imported.
 
+Measured on a stack: 0.12 s to 0.18 s of CPU a process to its first healthy answer, against
+1.5 s to 1.9 s for a new interpreter (the fork server's own imports are paid once). As with any
+``multiprocessing`` start method but fork, a script that starts stacks must keep its work under
+``if __name__ == "__main__":`` (``python -m pytest`` does).
+
 Anything else (``redis-server``, ``haproxy``, another interpreter) starts with
 ``subprocess.Popen``, and so does everything when ``cold=True``: the session's shared
 stacks start that way, so every run still boots each Procfile process from nothing.
