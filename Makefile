@@ -65,12 +65,12 @@ test: install
 	scripts/ensure-redis.sh
 	scripts/ensure-chromium.sh
 	scripts/ensure-scale.sh
-	$(PY) -m pytest -n 4 --dist loadscope
+	$(PY) -m pytest -n 4 --dist loadscope --no-loadscope-reorder
 
 ## make test-fast: the suite without the whole-stack and browser tests.
 test-fast: install
 	scripts/ensure-redis.sh
-	$(PY) -m pytest -n 4 --dist loadscope -m "not stack and not browser"
+	$(PY) -m pytest -n 4 --dist loadscope --no-loadscope-reorder -m "not stack and not browser"
 
 ## make screenshots: refresh the README's pictures in docs/screenshots (make test takes them into a scratch folder).
 screenshots: install

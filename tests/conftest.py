@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,31 +97,42 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "browser" in parts or fixtures & {"browser", "visitors", "page"}:
             item.add_marker(pytest.mark.browser)
     # Longest first, so that under pytest-xdist (``--dist loadscope`` hands out whole modules
-    # in this order) no minute-long run starts last and forms the tail. Whole modules move,
-    # so a module's fixtures are still set up once; the order is the same on every worker,
-    # as xdist requires (a stable sort on paths and marks only).
-    weights: dict[Path, int] = {}
+    # in this order; the Makefile turns off its own reordering by module size) no long run
+    # starts last and forms the tail. Whole modules move, so a module's fixtures are still set
+    # up once; the order is the same on every worker, as xdist requires (a stable sort on
+    # paths, marks and counts only).
+    sizes = Counter(item.path for item in items)
+    weights: dict[Path, tuple[int, int]] = {}
     for item in items:
-        weights[item.path] = min(weights.get(item.path, _weight(item)), _weight(item))
+        weights[item.path] = min(weights.get(item.path, _weight(item, sizes)), _weight(item, sizes))
     items.sort(key=lambda item: weights[item.path])
 
 
-# Single runs of a minute or more, whole stacks started for one test each.
+# The modules that take longest in make test (wall time under four workers, 2026-12-02), longest first.
 LONGEST_FIRST = (
+    "tests/browser/test_live_stock.py",
     "tests/system/test_scale_failover.py",
+    "tests/browser/test_ops_console.py",
+    "tests/browser/test_clerk_access.py",
     "tests/system/test_chaos.py",
-    "tests/browser/test_scale_reconnect.py",
     "tests/system/test_retention.py",
-    "tests/system/test_redis_away.py",
-    "tests/system/test_projector_crash.py",
+    "tests/browser/test_live_catalog.py",
+    "tests/browser/test_screenshots.py",
+    "tests/workers/eventing/test_delivery.py",
     "tests/workers/eventing/test_replication.py",
+    "tests/workers/eventing/test_migrations.py",
+    "tests/security/test_fuzz.py",
+    "tests/system/test_redis_away.py",
+    "tests/browser/test_scale_reconnect.py",
 )
 
 
-def _weight(item: pytest.Item) -> int:
+def _weight(item: pytest.Item, sizes: Counter[Path]) -> tuple[int, int]:
+    """The listed modules in their order, then the other stack and browser modules, then the
+    rest; within a group, modules with more tests first (as xdist itself would order them)."""
     path = item.path.relative_to(item.config.rootpath).as_posix()
     if path in LONGEST_FIRST:
-        return LONGEST_FIRST.index(path)
+        return LONGEST_FIRST.index(path), 0
     if item.get_closest_marker("stack") or item.get_closest_marker("browser"):
-        return len(LONGEST_FIRST)
-    return len(LONGEST_FIRST) + 1
+        return len(LONGEST_FIRST), -sizes[item.path]
+    return len(LONGEST_FIRST) + 1, -sizes[item.path]
