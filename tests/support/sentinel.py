@@ -147,6 +147,20 @@ class ReplicatedRedis:
 
         wait_until(linked, timeout=timeout, message=lambda: f"replica not linked:\n{replica.tail()}")
 
+    def wait_caught_up(self, timeout: float = 30.0) -> None:
+        """Until the replica has everything the primary has written (so a ``WAIT`` now confirms at once)."""
+
+        def caught_up() -> bool:
+            try:
+                with self.primary.client() as primary, self.replica.client() as replica:
+                    written = int(primary.info("replication")["master_repl_offset"])
+                    info = replica.info("replication")
+            except redis.RedisError:
+                return False
+            return info.get("master_link_status") == "up" and int(info.get("slave_repl_offset", -1)) >= written
+
+        wait_until(caught_up, timeout=timeout, message=lambda: f"replica not caught up:\n{self.replica.tail()}")
+
     def wait_promoted(self, old_port: int, timeout: float = 60.0) -> int:
         """Until the sentinels name another node primary and it takes writes; its port."""
 

@@ -83,6 +83,8 @@ def test_with_the_replica_not_answering_rows_stay_unsent_and_go_out_when_it_is_b
     finally:
         replicated.replica.resume()
 
+    # Back once it has caught up; on a loaded machine that takes longer than one WAIT's second.
+    replicated.wait_caught_up()
     assert relay.drain() == 2
     assert confirmed_node.outbox.backlog() == 0
     # The first attempt reached the primary: the copies are there, and inboxes absorb them.
